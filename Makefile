@@ -1,0 +1,73 @@
+# h2rpc developer tasks. `make help` lists them.
+
+SHELL := /bin/bash
+GO    ?= go
+TOOLS := $(CURDIR)/.tools
+BIN   := $(CURDIR)/bin
+
+# Pinned external programs, installed by `make tools` into .tools/bin.
+H2SPEC_VERSION := v2.2.1+incompatible
+
+# Fuzzing: FUZZTIME per target in `make test` (brief) and `make fuzz` (long).
+FUZZTIME_TEST ?= 3s
+FUZZTIME      ?= 60s
+# Port for the h2spec run (any free loopback port).
+H2SPEC_PORT ?= 50611
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## Show this help.
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: build
+build: ## Build the h2rpc command into bin/.
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/h2rpc ./cmd/h2rpc
+
+.PHONY: run
+run: build tools ## Start the h2rpc server and prove it with h2spec's full suite.
+	@./scripts/h2spec.sh $(BIN)/h2rpc $(TOOLS)/bin/h2spec $(H2SPEC_PORT) verbose
+
+.PHONY: tools
+tools: $(TOOLS)/bin/h2spec ## Install pinned external tools into .tools/bin.
+
+$(TOOLS)/bin/h2spec:
+	@mkdir -p $(TOOLS)/bin
+	GOBIN=$(TOOLS)/bin $(GO) install github.com/summerwind/h2spec/cmd/h2spec@$(H2SPEC_VERSION)
+
+.PHONY: test
+test: tools vet unit fuzz-smoke bench-smoke h2spec ## Run every check that CI runs.
+
+.PHONY: vet
+vet: ## gofmt and go vet.
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+	$(GO) vet ./...
+
+.PHONY: unit
+unit: ## Unit tests under the race detector.
+	$(GO) test -race -count=1 ./...
+
+.PHONY: fuzz-smoke
+fuzz-smoke: ## Run every fuzz target briefly.
+	@./scripts/fuzz.sh $(FUZZTIME_TEST)
+
+.PHONY: fuzz
+fuzz: ## Run every fuzz target for FUZZTIME each (default 60s).
+	@./scripts/fuzz.sh $(FUZZTIME)
+
+.PHONY: bench-smoke
+bench-smoke: ## Run every benchmark once, as a test.
+	$(GO) test -run='^$$' -bench=. -benchtime=1x ./...
+
+.PHONY: bench
+bench: ## Run the benchmarks (BENCHTIME, default 1s; COUNT, default 1).
+	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=$(or $(BENCHTIME),1s) -count=$(or $(COUNT),1) ./...
+
+.PHONY: h2spec
+h2spec: build tools ## Run h2spec (all cases) against `h2rpc interop-server` over h2c; fails on any failure.
+	@./scripts/h2spec.sh $(BIN)/h2rpc $(TOOLS)/bin/h2spec $(H2SPEC_PORT)
+
+.PHONY: clean
+clean: ## Remove build output and installed tools.
+	rm -rf $(BIN) $(TOOLS)

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Starts `h2rpc interop-server` on a loopback port and runs every h2spec case
+# against it over h2c. Exits non-zero unless all cases pass.
+# usage: scripts/h2spec.sh H2RPC_BINARY H2SPEC_BINARY PORT [verbose]
+set -euo pipefail
+h2rpc=${1:?h2rpc binary}
+h2spec=${2:?h2spec binary}
+port=${3:?port}
+mode=${4:-}
+
+log=$(mktemp)
+"$h2rpc" interop-server --port="$port" >"$log" 2>&1 &
+pid=$!
+trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -f "$log" "${out:-}"' EXIT
+
+for _ in $(seq 1 100); do
+	if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then break; fi
+	if ! kill -0 $pid 2>/dev/null; then echo "interop-server exited:"; cat "$log"; exit 1; fi
+	sleep 0.05
+done
+
+out=$(mktemp)
+set +e
+"$h2spec" -h 127.0.0.1 -p "$port" -o 5 >"$out" 2>&1
+rc=$?
+set -e
+if [ "$mode" = verbose ] || [ $rc -ne 0 ]; then
+	cat "$out"
+else
+	# Only the failures (if any) and the summary line.
+	grep -E '^[0-9]+ tests, ' "$out" || cat "$out"
+fi
+summary=$(grep -E '^[0-9]+ tests, [0-9]+ passed, [0-9]+ skipped, [0-9]+ failed' "$out" || true)
+if [ -z "$summary" ]; then echo "h2spec: no summary line"; exit 1; fi
+failed=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$summary")
+if [ "$failed" != 0 ] || [ $rc -ne 0 ]; then
+	echo "h2spec: $failed failed (exit $rc)"; exit 1
+fi
+if ! kill -0 $pid 2>/dev/null; then echo "interop-server died during h2spec:"; cat "$log"; exit 1; fi
+echo "h2spec: all cases passed"
