@@ -1,0 +1,174 @@
+package frame
+
+import (
+	"errors"
+	"io"
+
+	"github.com/h2rpc/h2rpc/internal/bufpool"
+)
+
+// readChunk is the size of the pooled buffer a Reader reads into while frames
+// are arriving. It holds at least one frame of the default maximum size.
+const readChunk = 32 << 10
+
+// ErrBadPreface is returned by ReadPreface when a client does not open with
+// the HTTP/2 connection preface.
+var ErrBadPreface = errors.New("http2: bad connection preface")
+
+// Reader reads frames from a connection. It holds no buffer while the
+// connection is idle: a read in progress takes one from a pool and gives it
+// back once every byte read has been consumed. Not safe for concurrent use.
+type Reader struct {
+	r            io.Reader
+	maxFrameSize uint32
+	buf          *[]byte // pooled; nil while idle
+	start, end   int     // unread bytes are (*buf)[start:end]
+	small        [HeaderLen]byte
+	f            Frame
+	// contStream is the stream whose header block is open: the next frame
+	// must be a CONTINUATION on it (RFC 9113 §6.10).
+	contStream uint32
+}
+
+// NewReader returns a Reader that accepts frames up to MinMaxFrameSize
+// bytes, the limit in force until our own SETTINGS say otherwise.
+func NewReader(r io.Reader) *Reader {
+	return &Reader{r: r, maxFrameSize: MinMaxFrameSize}
+}
+
+// SetMaxFrameSize sets the largest payload accepted: the
+// SETTINGS_MAX_FRAME_SIZE we announced.
+func (r *Reader) SetMaxFrameSize(n uint32) { r.maxFrameSize = n }
+
+// Buffered reports how many bytes have been read from the connection but
+// not yet returned as frames.
+func (r *Reader) Buffered() int { return r.end - r.start }
+
+// ReadPreface reads the client connection preface (RFC 9113 §3.4).
+func (r *Reader) ReadPreface() error {
+	if err := r.fill(len(ClientPreface)); err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return ErrBadPreface
+		}
+		return err
+	}
+	b := (*r.buf)[r.start : r.start+len(ClientPreface)]
+	if string(b) != ClientPreface {
+		return ErrBadPreface
+	}
+	r.start += len(ClientPreface)
+	return nil
+}
+
+// ReadFrame reads the next frame. The frame and the slices in it are valid
+// until the next call. A *ConnError means the connection must end with
+// GOAWAY; a *StreamError comes with the frame that caused it, whose header
+// block (if any) must still be decoded to keep HPACK state in sync. Any
+// other error comes from the connection itself.
+func (r *Reader) ReadFrame() (*Frame, error) {
+	if r.start == r.end {
+		r.release()
+	}
+	if err := r.fill(HeaderLen); err != nil {
+		return nil, err
+	}
+	h := ParseHeader((*r.buf)[r.start:])
+	if h.Length > r.maxFrameSize {
+		// RFC 9113 §4.2: a frame larger than SETTINGS_MAX_FRAME_SIZE is a
+		// FRAME_SIZE_ERROR; we treat it as a connection error in all cases.
+		return nil, connErr(ErrCodeFrameSize, "%v frame of %d bytes exceeds SETTINGS_MAX_FRAME_SIZE %d", h.Type, h.Length, r.maxFrameSize)
+	}
+	n := HeaderLen + int(h.Length)
+	if err := r.fill(n); err != nil {
+		return nil, err
+	}
+	payload := (*r.buf)[r.start+HeaderLen : r.start+n]
+	r.start += n
+	if err := r.checkSequence(h); err != nil {
+		return nil, err
+	}
+	err := Parse(h, payload, &r.f)
+	if _, ok := err.(*ConnError); ok {
+		return nil, err
+	}
+	return &r.f, err
+}
+
+// checkSequence enforces that a header block is a contiguous run of frames
+// on one stream (RFC 9113 §4.3, §6.10).
+func (r *Reader) checkSequence(h Header) error {
+	if r.contStream != 0 {
+		if h.Type != TypeContinuation || h.StreamID != r.contStream {
+			return connErr(ErrCodeProtocol, "%v on stream %d while the header block of stream %d is open", h.Type, h.StreamID, r.contStream)
+		}
+		if h.Flags.Has(FlagEndHeaders) {
+			r.contStream = 0
+		}
+		return nil
+	}
+	switch h.Type {
+	case TypeContinuation:
+		return connErr(ErrCodeProtocol, "CONTINUATION on stream %d without an open header block", h.StreamID)
+	case TypeHeaders, TypePushPromise:
+		if !h.Flags.Has(FlagEndHeaders) && h.StreamID != 0 {
+			r.contStream = h.StreamID
+		}
+	}
+	return nil
+}
+
+// fill makes at least n unread bytes available.
+func (r *Reader) fill(n int) error {
+	for r.end-r.start < n {
+		if r.buf == nil {
+			// Idle: wait for the first bytes without holding a buffer.
+			k := min(n, HeaderLen)
+			if _, err := io.ReadFull(r.r, r.small[:k]); err != nil {
+				return err
+			}
+			r.buf = bufpool.Get(max(readChunk, n))
+			r.start, r.end = 0, copy((*r.buf)[:cap(*r.buf)], r.small[:k])
+			continue
+		}
+		b := (*r.buf)[:cap(*r.buf)]
+		if len(b)-r.start < n {
+			if n > len(b) {
+				nb := bufpool.Get(n)
+				r.end = copy((*nb)[:cap(*nb)], b[r.start:r.end])
+				r.start = 0
+				bufpool.Put(r.buf)
+				r.buf = nb
+				b = (*nb)[:cap(*nb)]
+			} else {
+				r.end = copy(b, b[r.start:r.end])
+				r.start = 0
+			}
+		}
+		m, err := r.r.Read(b[r.end:])
+		r.end += m
+		if err != nil {
+			if r.end-r.start >= n {
+				return nil
+			}
+			if err == io.EOF && r.end > r.start {
+				return io.ErrUnexpectedEOF
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// release gives the buffer back to the pool; there must be no unread bytes.
+func (r *Reader) release() {
+	if r.buf != nil {
+		bufpool.Put(r.buf)
+		r.buf = nil
+		r.start, r.end = 0, 0
+	}
+}
+
+// Close releases the Reader's buffer. Frames returned before are invalid.
+func (r *Reader) Close() {
+	r.release()
+}
