@@ -19,6 +19,12 @@ const MinBlockCap = 64 << 10
 // It makes a flood of empty CONTINUATION frames hit the cap as well.
 const fragmentOverhead = 9
 
+// MaxFragments is the most fragments (HEADERS plus CONTINUATION frames) one
+// block may arrive in. Encoders split a block at the frame size, at least
+// 16 KiB, so this allows 64 MiB blocks; a flood of tiny or empty
+// CONTINUATION frames is refused long before the byte cap would be reached.
+const MaxFragments = 4096
+
 // maxInt is the largest integer (RFC 7541 §5.1) the decoder accepts. Table
 // sizes are 32-bit in HTTP/2 and string lengths are bounded by the header
 // list limit, so anything larger is treated as an overflow.
@@ -45,8 +51,9 @@ type Decoder struct {
 	tooLarge bool
 
 	// The encoded bytes charged to the current block, and the cap.
-	charged  uint64
-	blockCap uint64
+	charged   uint64
+	blockCap  uint64
+	fragments int
 
 	// The dynamic table size: the largest our settings allow, and whether
 	// the next block must start with an update (our setting was reduced
@@ -110,6 +117,7 @@ func (d *Decoder) Begin(dst []HeaderField) {
 	d.listSize = 0
 	d.tooLarge = false
 	d.charged = 0
+	d.fragments = 0
 	d.scan = scanner{leading: true}
 	d.x.SetEmitEnabled(true)
 }
@@ -119,8 +127,9 @@ func (d *Decoder) Begin(dst []HeaderField) {
 // however many CONTINUATION frames arrive.
 //
 // Every fragment is charged its length plus 9 bytes (its frame header);
-// once the charge for the block passes max(MinBlockCap, 4 × maxHeaderListSize)
-// Write returns ErrBlockTooLarge. Malformed HPACK, and a single name or value
+// once the charge for the block passes max(MinBlockCap, 4 × maxHeaderListSize),
+// or the block arrives in more than MaxFragments fragments, Write returns
+// ErrBlockTooLarge. Malformed HPACK, and a single name or value
 // longer than the header list limit (which cannot be skipped without losing
 // step with the peer's table), return an error matching ErrCompression.
 // After either error the Decoder returns it forever.
@@ -129,7 +138,8 @@ func (d *Decoder) Write(fragment []byte) error {
 		return d.err
 	}
 	d.charged += uint64(len(fragment)) + fragmentOverhead
-	if d.charged > d.blockCap {
+	d.fragments++
+	if d.charged > d.blockCap || d.fragments > MaxFragments {
 		return d.fail(ErrBlockTooLarge)
 	}
 	skip, err := d.walk(fragment)

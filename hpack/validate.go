@@ -115,6 +115,9 @@ func (h *RequestHead) check(seen pseudoSet, host string) error {
 		}
 	}
 	if h.Scheme == "http" || h.Scheme == "https" {
+		if h.Authority == "" {
+			return malformed("%s request without :authority or host (RFC 9113 §8.3.1)", h.Scheme)
+		}
 		if h.Path[0] != '/' && (h.Path != "*" || h.Method != "OPTIONS") {
 			return malformed(":path %q does not start with / (RFC 9113 §8.3.1)", h.Path)
 		}
