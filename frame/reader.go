@@ -127,18 +127,20 @@ func (r *Reader) fill(n int) error {
 				return err
 			}
 			r.buf = bufpool.Get(max(readChunk, n))
-			r.start, r.end = 0, copy((*r.buf)[:cap(*r.buf)], r.small[:k])
+			*r.buf = (*r.buf)[:cap(*r.buf)]
+			r.start, r.end = 0, copy(*r.buf, r.small[:k])
 			continue
 		}
-		b := (*r.buf)[:cap(*r.buf)]
+		b := *r.buf // always at full length while held
 		if len(b)-r.start < n {
 			if n > len(b) {
 				nb := bufpool.Get(n)
-				r.end = copy((*nb)[:cap(*nb)], b[r.start:r.end])
+				*nb = (*nb)[:cap(*nb)]
+				r.end = copy(*nb, b[r.start:r.end])
 				r.start = 0
 				bufpool.Put(r.buf)
 				r.buf = nb
-				b = (*nb)[:cap(*nb)]
+				b = *nb
 			} else {
 				r.end = copy(b, b[r.start:r.end])
 				r.start = 0
