@@ -1,0 +1,445 @@
+package gossip
+
+import (
+	"errors"
+	"math"
+	"math/rand/v2"
+	"sync"
+	"time"
+	"unique"
+)
+
+// identity is what a member says about itself at one incarnation. It is
+// interned, so that thousands of nodes in one process share one copy.
+type identity struct {
+	name, addr, meta string
+}
+
+// entry is a member in the local table.
+type entry struct {
+	id    unique.Handle[identity]
+	inc   uint32
+	state State
+	used  bool
+	since time.Duration // since the node's epoch
+}
+
+func (e *entry) name() string { return e.id.Value().name }
+
+// ErrClosed is returned by operations on a Node that was shut down.
+var ErrClosed = errors.New("gossip: node is shut down")
+
+// Node is one member of a cluster. Its methods are safe for concurrent use.
+type Node struct {
+	cfg   Config
+	clock Clock
+	tr    Transport
+	epoch time.Time
+
+	mu     sync.Mutex
+	evMu   sync.Mutex
+	events []Event
+	rng    *rand.Rand
+	closed bool
+	left   bool
+
+	self    identity
+	selfID  unique.Handle[identity]
+	inc     uint32
+	byName  map[string]int32
+	table   []entry
+	free    []int32
+	alive   int // alive or suspect members, self included
+	digest  uint64
+	order   []int32
+	next    int
+	probeOf string // a suspect to probe next, if any
+
+	health int // Lifeguard local health multiplier, 0..MaxHealth-1
+	seq    uint32
+	probes map[uint32]*probe
+	susp   map[string]*suspicion
+
+	updates *queue
+	user    *queue
+
+	pushPulls  int  // push-pulls being answered
+	converging bool // the last push-pull taught something
+
+	timers []Timer
+	scratch []message
+
+	stats Stats
+}
+
+// Stats counts a node's traffic and what it dropped.
+type Stats struct {
+	PacketsSent, PacketsReceived uint64
+	BytesSent, BytesReceived     uint64
+	StreamsSent, StreamsReceived uint64
+	StreamBytesSent              uint64
+	StreamBytesReceived          uint64
+	// Malformed counts packets and streams dropped as malformed.
+	Malformed uint64
+	// Unauthenticated counts packets and streams that no key opened, or
+	// that were in clear while encryption is on, or sealed while it is off.
+	Unauthenticated uint64
+	// WrongLabel counts packets and streams from another cluster.
+	WrongLabel uint64
+	// Refused counts push-pulls refused for being over the limit.
+	Refused uint64
+	// Probes, ProbeFailures, Refutations count detector work.
+	Probes, ProbeFailures, Refutations uint64
+}
+
+// New starts a node. It knows only itself until Join.
+func New(cfg Config) (*Node, error) {
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = RealClock()
+	}
+	seed := uint64(cfg.Seed)
+	if seed == 0 {
+		seed = rand.Uint64()
+	}
+	n := &Node{
+		cfg:     cfg,
+		clock:   cfg.Clock,
+		tr:      cfg.Transport,
+		rng:     rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
+		byName:  make(map[string]int32),
+		probes:  make(map[uint32]*probe),
+		susp:    make(map[string]*suspicion),
+		updates: newQueue(cfg.MaxQueue),
+		user:    newQueue(cfg.MaxQueue),
+	}
+	n.epoch = n.clock.Now()
+	n.self = identity{name: cfg.Name, addr: cfg.Transport.Addr(), meta: string(encodeMeta(cfg.Meta))}
+	n.selfID = unique.Make(n.self)
+	n.mu.Lock()
+	n.setEntry(n.self.name, n.selfID, 0, StateAlive)
+	n.mu.Unlock()
+	if err := n.tr.Start(n); err != nil {
+		return nil, err
+	}
+	n.mu.Lock()
+	n.schedule(n.jitter(n.cfg.ProbeInterval), n.probeTick)
+	n.schedule(n.jitter(n.cfg.GossipInterval), n.gossipTick)
+	n.schedule(n.jitter(n.cfg.PushPullInterval), n.pushPullTick)
+	n.schedule(n.jitter(n.cfg.ReconnectInterval), n.reconnectTick)
+	n.unlock()
+	return n, nil
+}
+
+// jitter returns a random duration in [0, d), to spread periodic work.
+func (n *Node) jitter(d time.Duration) time.Duration {
+	return time.Duration(n.rng.Int64N(int64(d)))
+}
+
+// schedule arranges f to run under the lock after d. Call with mu held.
+func (n *Node) schedule(d time.Duration, f func()) Timer {
+	var t Timer
+	t = n.clock.AfterFunc(d, func() {
+		n.mu.Lock()
+		if n.closed {
+			n.mu.Unlock()
+			return
+		}
+		n.forget(t)
+		f()
+		n.unlock()
+	})
+	n.timers = append(n.timers, t)
+	return t
+}
+
+// forget removes a fired timer from the list Shutdown stops.
+func (n *Node) forget(t Timer) {
+	for i, x := range n.timers {
+		if x == t {
+			last := len(n.timers) - 1
+			n.timers[i] = n.timers[last]
+			n.timers[last] = nil
+			n.timers = n.timers[:last]
+			return
+		}
+	}
+}
+
+// stop cancels a scheduled call. Call with mu held.
+func (n *Node) stop(t Timer) {
+	if t != nil && t.Stop() {
+		n.forget(t)
+	}
+}
+
+// unlock releases mu and delivers queued events in order.
+func (n *Node) unlock() {
+	if len(n.events) == 0 || n.cfg.OnEvent == nil {
+		n.events = n.events[:0]
+		n.mu.Unlock()
+		return
+	}
+	n.mu.Unlock()
+	n.evMu.Lock()
+	n.mu.Lock()
+	evs := n.events
+	n.events = nil
+	n.mu.Unlock()
+	for _, e := range evs {
+		n.cfg.OnEvent(e)
+	}
+	n.evMu.Unlock()
+}
+
+func (n *Node) now() time.Duration { return n.clock.Now().Sub(n.epoch) }
+
+// Name returns the node's member name.
+func (n *Node) Name() string { return n.self.name }
+
+// Addr returns the node's transport address.
+func (n *Node) Addr() string { return n.self.addr }
+
+// Incarnation returns the node's current incarnation number.
+func (n *Node) Incarnation() uint32 {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.inc
+}
+
+// Health returns the Lifeguard local health multiplier: 0 when healthy,
+// up to MaxHealth-1 when this node keeps missing acks.
+func (n *Node) Health() int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.health
+}
+
+// Stats returns the node's counters.
+func (n *Node) Stats() Stats {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.stats
+}
+
+// NumAlive returns the number of members believed alive or suspect,
+// this node included.
+func (n *Node) NumAlive() int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.alive
+}
+
+// Members returns a snapshot of every known member, this node included,
+// dead and departed members until they are forgotten.
+func (n *Node) Members() []Member {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	out := make([]Member, 0, len(n.byName))
+	for _, i := range n.byName {
+		out = append(out, n.member(&n.table[i]))
+	}
+	return out
+}
+
+// Member returns a snapshot of the named member.
+func (n *Node) Member(name string) (Member, bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	i, ok := n.byName[name]
+	if !ok {
+		return Member{}, false
+	}
+	return n.member(&n.table[i]), true
+}
+
+func (n *Node) member(e *entry) Member {
+	id := e.id.Value()
+	return Member{
+		Name:        id.name,
+		Addr:        id.addr,
+		Meta:        decodeMeta([]byte(id.meta)),
+		Incarnation: e.inc,
+		State:       e.state,
+		Since:       n.epoch.Add(e.since),
+	}
+}
+
+// UpdateMeta replaces this node's metadata and disseminates it.
+func (n *Node) UpdateMeta(meta map[string]string) error {
+	b := encodeMeta(meta)
+	if len(b) > maxMetaLen {
+		return errors.New("gossip: metadata encodes to more than 1024 bytes")
+	}
+	n.mu.Lock()
+	defer n.unlock()
+	if n.closed {
+		return ErrClosed
+	}
+	n.self.meta = string(b)
+	n.refute(n.inc)
+	return nil
+}
+
+// Broadcast disseminates an application message to every member, best
+// effort, as part of gossip. It reaches members through the same
+// piggybacking as membership updates but has its own share of every packet,
+// so membership traffic never starves it.
+func (n *Node) Broadcast(b []byte) error {
+	if len(b) > n.cfg.PacketSize/2 {
+		return errors.New("gossip: broadcast larger than half a packet")
+	}
+	m := message{typ: msgUser, payload: b}
+	n.mu.Lock()
+	defer n.unlock()
+	if n.closed {
+		return ErrClosed
+	}
+	n.user.add("", appendMessage(nil, &m), false)
+	return nil
+}
+
+// Leave announces that this node is leaving, so that others mark it left
+// rather than dead, and sends the announcement at once to a few members.
+// Keep the node running for a gossip interval or two before Shutdown.
+func (n *Node) Leave() error {
+	n.mu.Lock()
+	defer n.unlock()
+	if n.closed {
+		return ErrClosed
+	}
+	n.left = true
+	m := message{typ: msgDead, inc: n.inc, name: []byte(n.self.name), from: []byte(n.self.name)}
+	n.queueUpdate(n.self.name, &m)
+	n.gossip()
+	return nil
+}
+
+// Shutdown stops the node without announcing anything and closes its
+// transport. It returns after the transport's goroutines are gone.
+func (n *Node) Shutdown() error {
+	n.mu.Lock()
+	if n.closed {
+		n.mu.Unlock()
+		return nil
+	}
+	n.closed = true
+	for _, t := range n.timers {
+		t.Stop()
+	}
+	n.timers = nil
+	for _, s := range n.susp {
+		s.timer.Stop()
+	}
+	n.mu.Unlock()
+	return n.tr.Close()
+}
+
+// setEntry records a member's state. Call with mu held.
+func (n *Node) setEntry(name string, id unique.Handle[identity], inc uint32, st State) *entry {
+	i, ok := n.byName[name]
+	if !ok {
+		if k := len(n.free); k > 0 {
+			i = n.free[k-1]
+			n.free = n.free[:k-1]
+		} else {
+			i = int32(len(n.table))
+			n.table = append(n.table, entry{})
+			// New members go to a random place in the probe order.
+			n.order = append(n.order, i)
+			j := n.rng.IntN(len(n.order))
+			n.order[j], n.order[len(n.order)-1] = n.order[len(n.order)-1], n.order[j]
+		}
+		n.byName[id.Value().name] = i
+	}
+	e := &n.table[i]
+	if ok && e.state <= StateSuspect {
+		n.alive--
+		n.digest ^= digestOf(name, e.inc)
+	}
+	e.id, e.inc, e.state, e.used, e.since = id, inc, st, true, n.now()
+	if st <= StateSuspect {
+		n.alive++
+		n.digest ^= digestOf(name, inc)
+	}
+	return e
+}
+
+// remove forgets a member. Call with mu held.
+func (n *Node) remove(name string) {
+	i, ok := n.byName[name]
+	if !ok {
+		return
+	}
+	e := &n.table[i]
+	if e.state <= StateSuspect {
+		n.alive--
+		n.digest ^= digestOf(name, e.inc)
+	}
+	delete(n.byName, name)
+	*e = entry{}
+	n.free = append(n.free, i)
+}
+
+// digestOf hashes one live member for the state digest (FNV-1a, 64 bit).
+func digestOf(name string, inc uint32) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(name); i++ {
+		h ^= uint64(name[i])
+		h *= 1099511628211
+	}
+	for i := 0; i < 4; i++ {
+		h ^= uint64(byte(inc >> (8 * i)))
+		h *= 1099511628211
+	}
+	return h
+}
+
+// retransmitLimit is how often each update is sent: RetransmitMult ×
+// ceil(log10(n+1)).
+func (n *Node) retransmitLimit() int {
+	return n.cfg.RetransmitMult * int(math.Ceil(math.Log10(float64(n.alive+1))))
+}
+
+// scaled stretches d by the local health multiplier.
+func (n *Node) scaled(d time.Duration) time.Duration {
+	return d * time.Duration(n.health+1)
+}
+
+// emit queues an event for delivery after the lock is released.
+func (n *Node) emit(t EventType, e *entry) {
+	if n.cfg.OnEvent == nil {
+		return
+	}
+	n.events = append(n.events, Event{Type: t, Member: n.member(e)})
+}
+
+// randomMembers returns up to k random live members other than this node
+// and the excluded one. Call with mu held.
+func (n *Node) randomMembers(k int, exclude string) []int32 {
+	var out []int32
+	if k <= 0 || len(n.order) == 0 {
+		return nil
+	}
+	// Sample from the probe order; bounded tries keep this O(k).
+	for tries := 0; tries < 4*k+8 && len(out) < k; tries++ {
+		i := n.order[n.rng.IntN(len(n.order))]
+		e := &n.table[i]
+		if !e.used || e.state > StateSuspect || e.id == n.selfID {
+			continue
+		}
+		if name := e.name(); name == n.self.name || name == exclude {
+			continue
+		}
+		dup := false
+		for _, j := range out {
+			dup = dup || j == i
+		}
+		if !dup {
+			out = append(out, i)
+		}
+	}
+	return out
+}
