@@ -46,11 +46,7 @@ func TestDecodeSteadyStateZeroAllocs(t *testing.T) {
 	mustDecode(t, d, e.AppendBlock(nil, grpcRequest), grpcRequest)
 	block := e.AppendBlock(nil, grpcRequest)
 	n := testing.AllocsPerRun(1000, func() {
-		d.Begin(dst)
-		if err := d.Write(block); err != nil {
-			t.Fatal(err)
-		}
-		got, err := d.End()
+		got, err := decodeInto(d, dst, block)
 		if err != nil || len(got) != len(grpcRequest) {
 			t.Fatal(got, err)
 		}
@@ -100,11 +96,7 @@ func benchmarkDecode(b *testing.B, fields []HeaderField) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
-		d.Begin(dst)
-		if err := d.Write(block); err != nil {
-			b.Fatal(err)
-		}
-		got, err := d.End()
+		got, err := decodeInto(d, dst, block)
 		if err != nil || len(got) != len(fields) {
 			b.Fatal(got, err)
 		}
@@ -119,12 +111,8 @@ func benchmarkDecodeFirst(b *testing.B, fields []HeaderField) {
 	b.SetBytes(int64(len(block)))
 	b.ReportAllocs()
 	for range b.N {
-		d := NewDecoder(4096, 16<<10)
-		d.Begin(dst)
-		if err := d.Write(block); err != nil {
-			b.Fatal(err)
-		}
-		if got, err := d.End(); err != nil || !slices.Equal(got, fields) {
+		got, err := decodeInto(NewDecoder(4096, 16<<10), dst, block)
+		if err != nil || !slices.Equal(got, fields) {
 			b.Fatal(got, err)
 		}
 	}

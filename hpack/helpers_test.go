@@ -21,7 +21,12 @@ func hf(name, value string) HeaderField { return HeaderField{Name: name, Value: 
 
 // decodeBlock decodes one whole block with d, in a single fragment.
 func decodeBlock(d *Decoder, block []byte) ([]HeaderField, error) {
-	d.Begin(nil)
+	return decodeInto(d, nil, block)
+}
+
+// decodeInto decodes one whole block with d into dst[:0].
+func decodeInto(d *Decoder, dst []HeaderField, block []byte) ([]HeaderField, error) {
+	d.Begin(dst)
 	if err := d.Write(block); err != nil {
 		return nil, err
 	}

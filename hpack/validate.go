@@ -101,6 +101,9 @@ func (h *RequestHead) check(seen pseudoSet, host string) error {
 	if seen&seenScheme == 0 {
 		return malformed("missing :scheme (RFC 9113 §8.3.1)")
 	}
+	if !isScheme(h.Scheme) {
+		return malformed(":scheme %q is not a URI scheme (RFC 3986 §3.1)", h.Scheme)
+	}
 	if seen&seenPath == 0 {
 		return malformed("missing :path (RFC 9113 §8.3.1)")
 	}
@@ -262,6 +265,23 @@ func parseContentLength(v string) (int64, bool) {
 		n = n*10 + int64(v[i]-'0')
 	}
 	return n, true
+}
+
+// isScheme reports whether s is ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ).
+func isScheme(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i] | 0x20 // lowercase letters; other characters stay out of a-z
+		switch {
+		case 'a' <= c && c <= 'z':
+		case i > 0 && (isDigit(s[i]) || s[i] == '+' || s[i] == '-' || s[i] == '.'):
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 func isToken(s string) bool {

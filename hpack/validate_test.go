@@ -127,6 +127,8 @@ func TestRFC9113_8_3_1_RequestPseudoHeaders(t *testing.T) {
 		"missing :method":     without(grpcRequest, ":method"),
 		"missing :scheme":     without(grpcRequest, ":scheme"),
 		"missing :path":       without(grpcRequest, ":path"),
+		"empty :scheme":       with(grpcRequest, hf(":scheme", "")),
+		"bad :scheme":         with(grpcRequest, hf(":scheme", "1http")),
 		"empty :path":         with(grpcRequest, hf(":path", "")),
 		"relative :path":      with(grpcRequest, hf(":path", "grpc.testing.TestService/UnaryCall")),
 		"* :path with POST":   with(grpcRequest, hf(":path", "*")),
