@@ -30,7 +30,8 @@ type Config struct {
 	// ProbeInterval is the time between probes of successive members.
 	ProbeInterval time.Duration
 	// ProbeTimeout is how long a direct ping may go unanswered before
-	// indirect probes are sent.
+	// indirect probes are sent; the indirect probes get as long again, and
+	// a member still silent then is suspected.
 	ProbeTimeout time.Duration
 	// IndirectChecks is k, the number of members asked to probe a member
 	// that did not answer a direct ping.
@@ -103,11 +104,11 @@ type Config struct {
 }
 
 // LAN returns defaults for members on one local network: a probe a second,
-// a 500 ms ping timeout, gossip every 200 ms to 3 members.
+// a 300 ms ping timeout, gossip every 200 ms to 3 members.
 func LAN() Config {
 	return Config{
 		ProbeInterval:         time.Second,
-		ProbeTimeout:          500 * time.Millisecond,
+		ProbeTimeout:          300 * time.Millisecond,
 		IndirectChecks:        3,
 		StreamFallback:        true,
 		SuspicionMult:         1,
@@ -133,7 +134,7 @@ func LAN() Config {
 func WAN() Config {
 	c := LAN()
 	c.ProbeInterval = 5 * time.Second
-	c.ProbeTimeout = 3 * time.Second
+	c.ProbeTimeout = 2 * time.Second
 	c.SuspicionMult = 3
 	c.GossipInterval = 500 * time.Millisecond
 	c.GossipNodes = 4
@@ -168,8 +169,8 @@ func (c *Config) check() error {
 		return errors.New("gossip: Config.Transport is required")
 	case len(c.Label) > maxLabelLen:
 		return errors.New("gossip: Config.Label must be at most 255 bytes")
-	case c.ProbeInterval <= 0 || c.ProbeTimeout <= 0 || c.ProbeTimeout >= c.ProbeInterval:
-		return errors.New("gossip: need 0 < ProbeTimeout < ProbeInterval; start from LAN(), WAN() or Local()")
+	case c.ProbeInterval <= 0 || c.ProbeTimeout <= 0 || 2*c.ProbeTimeout > c.ProbeInterval:
+		return errors.New("gossip: need 0 < 2×ProbeTimeout <= ProbeInterval; start from LAN(), WAN() or Local()")
 	case c.GossipInterval <= 0 || c.PushPullInterval <= 0 || c.FastSyncInterval <= 0 ||
 		c.StreamTimeout <= 0 || c.ReconnectInterval <= 0 || c.DeadReclaim <= 0:
 		return errors.New("gossip: intervals must be positive; start from LAN(), WAN() or Local()")

@@ -66,7 +66,7 @@ type Node struct {
 	pushPulls  int  // push-pulls being answered
 	converging bool // the last push-pull taught something
 
-	timers []Timer
+	timers  []Timer
 	scratch []message
 
 	stats Stats
@@ -442,4 +442,30 @@ func (n *Node) randomMembers(k int, exclude string) []int32 {
 		}
 	}
 	return out
+}
+
+// Restore adds live members remembered from elsewhere (an earlier run, a
+// snapshot of another node) as if a push-pull had taught them, without
+// disseminating them or raising events. Members already known at the same
+// or a higher incarnation are left alone.
+func (n *Node) Restore(members []Member) {
+	n.mu.Lock()
+	defer n.unlock()
+	for _, m := range members {
+		if m.Name == n.self.name || m.Name == "" || len(m.Name) > maxNameLen {
+			continue
+		}
+		if i, ok := n.byName[m.Name]; ok && n.table[i].inc >= m.Incarnation {
+			continue
+		}
+		meta := encodeMeta(m.Meta)
+		if len(meta) > maxMetaLen {
+			continue
+		}
+		id := unique.Make(identity{name: m.Name, addr: m.Addr, meta: string(meta)})
+		if m.State != StateAlive && m.State != StateSuspect {
+			continue // only live members are worth restoring
+		}
+		n.setEntry(m.Name, id, m.Incarnation, StateAlive)
+	}
 }

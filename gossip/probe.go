@@ -84,9 +84,15 @@ func (n *Node) probeMember(i int32, interval time.Duration) {
 		if p.acked {
 			return
 		}
-		n.indirectProbe(seq, p, id, interval-timeout)
+		n.indirectProbe(seq, p, id, timeout)
 	})
-	p.timer = n.schedule(interval-time.Nanosecond, func() {
+	// The probe ends when the indirect probes had as long as the direct
+	// one, or at the end of the interval if that comes first.
+	end := 2 * timeout
+	if end >= interval {
+		end = interval - time.Nanosecond
+	}
+	p.timer = n.schedule(end, func() {
 		n.finishProbe(seq, p, id.name)
 	})
 }

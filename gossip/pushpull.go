@@ -108,10 +108,11 @@ func (n *Node) stateBody(join, full bool) []byte {
 	return b
 }
 
-// merge applies a peer's full state; it reports whether anything was new.
+// merge applies a peer's full state; it reports whether it taught new
+// members.
 // Call with mu held.
 func (n *Node) merge(m *message) bool {
-	before, members := n.digest, len(n.byName)
+	members := len(n.byName)
 	from := string(m.from)
 	for i := range m.states {
 		s := &m.states[i]
@@ -127,7 +128,9 @@ func (n *Node) merge(m *message) bool {
 			n.handleDead(s.inc, string(s.name), string(s.name))
 		}
 	}
-	learned := n.digest != before || len(n.byName) != members
+	// Members never seen before mean views are still converging (a join,
+	// a healed partition): push-pull at the fast pace until they are not.
+	learned := len(n.byName) > members
 	if learned {
 		n.converging = true
 	}

@@ -1,0 +1,440 @@
+package sim
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/h2rpc/h2rpc/gossip"
+)
+
+// Scenario describes one simulated run.
+type Scenario struct {
+	// Nodes is the cluster size.
+	Nodes int
+	// Loss is the packet loss probability of the network.
+	Loss float64
+	// Kill is how many members are killed (without leaving) once the
+	// cluster has converged.
+	Kill int
+	// Slow is how many members handle every message SlowDelay late from
+	// the same moment on, as if starved of CPU.
+	Slow      int
+	SlowDelay time.Duration
+	// Lifeguard turns the Lifeguard extensions on or off.
+	Lifeguard bool
+	// Duration is the simulated time the run lasts, the mass join
+	// included.
+	Duration time.Duration
+	// Seed makes the run reproducible.
+	Seed int64
+	// Warm starts every member with a full view instead of a mass join.
+	Warm bool
+	// JoinWindow spreads the mass join: every member starts at a random
+	// moment in it and joins the first member.
+	JoinWindow time.Duration
+	// Settle is the time between convergence and the kills.
+	Settle time.Duration
+	// Delay and Jitter are the network's one-way latency.
+	Delay, Jitter time.Duration
+	// Config returns the base configuration of every member; LAN if nil.
+	Config func() gossip.Config
+}
+
+// Defaults fills unset fields with the values the command line uses.
+func (s *Scenario) Defaults() {
+	if s.Nodes == 0 {
+		s.Nodes = 256
+	}
+	if s.Duration == 0 {
+		s.Duration = 60 * time.Second
+	}
+	if s.SlowDelay == 0 {
+		s.SlowDelay = 2 * time.Second
+	}
+	if s.JoinWindow == 0 {
+		s.JoinWindow = time.Second
+	}
+	if s.Settle == 0 {
+		s.Settle = 5 * time.Second
+	}
+	if s.Delay == 0 {
+		s.Delay = time.Millisecond
+	}
+	if s.Jitter == 0 {
+		s.Jitter = 2 * time.Millisecond
+	}
+	if s.Config == nil {
+		s.Config = gossip.LAN
+	}
+}
+
+// Result holds the figures of one run. Durations are in simulated time,
+// except Wall.
+type Result struct {
+	Nodes     int     `json:"nodes"`
+	Loss      float64 `json:"loss"`
+	Kill      int     `json:"kill"`
+	Slow      int     `json:"slow"`
+	Lifeguard bool    `json:"lifeguard"`
+	Seed      int64   `json:"seed"`
+	Duration  Seconds `json:"duration_s"`
+
+	// FullView is the time from the start of a mass join until every
+	// member saw every member alive; -1 if it never happened (or the run
+	// was warm).
+	FullView Seconds `json:"full_view_s"`
+
+	// Detection is the time from a kill until each live member declared
+	// the killed member dead, over all (member, killed) pairs.
+	DetectFirst  Seconds `json:"detect_first_s"`
+	DetectMedian Seconds `json:"detect_median_s"`
+	DetectP99    Seconds `json:"detect_p99_s"`
+	DetectLast   Seconds `json:"detect_last_s"`
+	Undetected   int     `json:"undetected"`
+	// FirstSuspect is the time from a kill to the first suspicion of the
+	// killed member anywhere, averaged over kills, also in probe periods.
+	FirstSuspect        Seconds `json:"first_suspect_s"`
+	FirstSuspectPeriods float64 `json:"first_suspect_periods"`
+
+	// FalseDead counts declarations (member, subject) that a live member
+	// is dead; FalseDeadMembers counts the distinct live members declared
+	// dead by anyone; FalseDeadHealthy counts declarations about members
+	// that were neither killed nor slow.
+	FalseDead        int `json:"false_dead"`
+	FalseDeadMembers int `json:"false_dead_members"`
+	FalseDeadHealthy int `json:"false_dead_healthy"`
+
+	// Traffic per member per second after convergence: packets and their
+	// payload bytes, and stream (push-pull and fallback probe) bytes.
+	Packets     float64 `json:"packets_per_member_s"`
+	Bytes       float64 `json:"bytes_per_member_s"`
+	StreamBytes float64 `json:"stream_bytes_per_member_s"`
+	// JoinPackets and JoinBytes are the same figures during the join.
+	JoinPackets float64 `json:"join_packets_per_member_s"`
+	JoinBytes   float64 `json:"join_bytes_per_member_s"`
+	JoinStream  float64 `json:"join_stream_bytes_per_member_s"`
+
+	Events uint64  `json:"events"`
+	Wall   Seconds `json:"wall_s"`
+}
+
+// Seconds is a duration printed as seconds.
+type Seconds time.Duration
+
+// MarshalJSON writes seconds as a number.
+func (s Seconds) MarshalJSON() ([]byte, error) {
+	return json.Marshal(float64(time.Duration(s).Round(time.Millisecond)) / 1e9)
+}
+
+func (s Seconds) String() string {
+	if s < 0 {
+		return "never"
+	}
+	return fmt.Sprintf("%.2fs", time.Duration(s).Seconds())
+}
+
+// Line is the one-line summary of a result.
+func (r *Result) Line() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "nodes=%d loss=%g kill=%d slow=%d lifeguard=%v seed=%d sim=%v", r.Nodes, r.Loss, r.Kill, r.Slow, r.Lifeguard, r.Seed, r.Duration)
+	fmt.Fprintf(&b, " full_view=%v", r.FullView)
+	if r.Kill > 0 {
+		fmt.Fprintf(&b, " detect(first/median/p99/last)=%v/%v/%v/%v undetected=%d first_suspect=%v (%.2f periods)",
+			r.DetectFirst, r.DetectMedian, r.DetectP99, r.DetectLast, r.Undetected, r.FirstSuspect, r.FirstSuspectPeriods)
+	}
+	fmt.Fprintf(&b, " false_dead=%d members=%d healthy=%d", r.FalseDead, r.FalseDeadMembers, r.FalseDeadHealthy)
+	fmt.Fprintf(&b, " per_member_s: packets=%.2f bytes=%.1f stream_bytes=%.1f", r.Packets, r.Bytes, r.StreamBytes)
+	if r.FullView > 0 {
+		fmt.Fprintf(&b, " join_per_member_s: packets=%.1f bytes=%.0f stream_bytes=%.0f", r.JoinPackets, r.JoinBytes, r.JoinStream)
+	}
+	fmt.Fprintf(&b, " events=%d wall=%v", r.Events, r.Wall)
+	return b.String()
+}
+
+// Print writes the result as one line, or as JSON.
+func (r *Result) Print(w io.Writer, asJSON bool) error {
+	if asJSON {
+		b, err := json.Marshal(r)
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(w, "%s\n", b)
+		return err
+	}
+	_, err := fmt.Fprintln(w, r.Line())
+	return err
+}
+
+// run is the state of one simulation.
+type run struct {
+	s      Scenario
+	clock  *gossip.SimClock
+	net    *gossip.MemNetwork
+	rng    *rand.Rand
+	nodes  []*gossip.Node
+	trs    []*gossip.MemTransport
+	names  []string
+	index  map[string]int
+	killed map[int]time.Duration // member → kill time
+	slow   map[int]bool
+	// detection times per killed member, per observer
+	detected  map[[2]int]time.Duration
+	suspected map[int]time.Duration
+	falseDead map[[2]int]bool
+	falseSubj map[int]bool
+	healthyFP int
+	start     time.Time
+}
+
+func (r *run) now() time.Duration { return r.clock.Now().Sub(r.start) }
+
+// Run runs a scenario and returns its figures.
+func Run(s Scenario) (*Result, error) {
+	s.Defaults()
+	if s.Nodes < 2 {
+		return nil, fmt.Errorf("sim: need at least 2 nodes, got %d", s.Nodes)
+	}
+	if s.Kill+s.Slow >= s.Nodes {
+		return nil, fmt.Errorf("sim: --kill %d plus --slow %d must leave live healthy members among %d", s.Kill, s.Slow, s.Nodes)
+	}
+	if s.Loss < 0 || s.Loss >= 1 {
+		return nil, fmt.Errorf("sim: --loss must be in [0, 1), got %g", s.Loss)
+	}
+	wall := time.Now()
+	start := time.Unix(1_700_000_000, 0)
+	clock := gossip.NewSimClock(start)
+	r := &run{
+		s:         s,
+		clock:     clock,
+		net:       gossip.NewMemNetwork(clock, uint64(s.Seed)*2+1, gossip.Conditions{Loss: s.Loss, Delay: s.Delay, Jitter: s.Jitter, Retransmit: 200 * time.Millisecond}),
+		rng:       rand.New(rand.NewPCG(uint64(s.Seed), 7)),
+		index:     make(map[string]int, s.Nodes),
+		killed:    make(map[int]time.Duration),
+		slow:      make(map[int]bool),
+		detected:  make(map[[2]int]time.Duration),
+		suspected: make(map[int]time.Duration),
+		falseDead: make(map[[2]int]bool),
+		falseSubj: make(map[int]bool),
+		start:     start,
+	}
+	r.nodes = make([]*gossip.Node, s.Nodes)
+	r.trs = make([]*gossip.MemTransport, s.Nodes)
+	r.names = make([]string, s.Nodes)
+	for i := range s.Nodes {
+		r.names[i] = fmt.Sprintf("n%05d", i)
+		r.index[r.names[i]] = i
+		r.trs[i] = r.net.Transport(fmt.Sprintf("10.%d.%d.%d:7946", i>>16&255, i>>8&255, i&255))
+	}
+	res := &Result{Nodes: s.Nodes, Loss: s.Loss, Kill: s.Kill, Slow: s.Slow, Lifeguard: s.Lifeguard, Seed: s.Seed, Duration: Seconds(s.Duration), FullView: -1}
+
+	if s.Warm {
+		if err := r.startWarm(); err != nil {
+			return nil, err
+		}
+	} else {
+		if err := r.startMassJoin(); err != nil {
+			return nil, err
+		}
+	}
+
+	// Phase 1: wait for a full view everywhere (a warm start has one).
+	steady := time.Duration(0)
+	if !s.Warm {
+		steady = -1
+		limit := s.Duration / 2
+		for r.now() < limit {
+			r.clock.RunFor(50 * time.Millisecond)
+			if r.fullView() {
+				steady = r.now()
+				res.FullView = Seconds(steady)
+				break
+			}
+		}
+		if steady < 0 {
+			steady = r.now()
+		}
+		p, b, sb := r.counters()
+		secs := steady.Seconds() * float64(s.Nodes)
+		res.JoinPackets, res.JoinBytes, res.JoinStream = float64(p)/secs, float64(b)/secs, float64(sb)/secs
+	}
+
+	// Phase 2: slow members from now on, kills after settling.
+	p0, b0, sb0 := r.counters()
+	perm := r.rng.Perm(s.Nodes - 1)
+	for k := 0; k < s.Slow; k++ {
+		i := perm[k] + 1
+		r.slow[i] = true
+		r.trs[i].SetSlow(s.SlowDelay)
+	}
+	killAt := steady + s.Settle
+	if killAt > s.Duration {
+		killAt = s.Duration
+	}
+	r.clock.Run(start.Add(killAt))
+	for k := 0; k < s.Kill; k++ {
+		i := perm[s.Slow+k] + 1
+		r.killed[i] = r.now()
+		r.nodes[i].Shutdown()
+	}
+	r.clock.Run(start.Add(s.Duration))
+	p1, b1, sb1 := r.counters()
+	secs := (s.Duration - steady).Seconds() * float64(s.Nodes-len(r.killed))
+	if secs > 0 {
+		res.Packets = float64(p1-p0) / secs
+		res.Bytes = float64(b1-b0) / secs
+		res.StreamBytes = float64(sb1-sb0) / secs
+	}
+	r.figures(res)
+	res.Events = clock.Events()
+	for _, n := range r.nodes {
+		if n != nil {
+			n.Shutdown()
+		}
+	}
+	res.Wall = Seconds(time.Since(wall))
+	return res, nil
+}
+
+func (r *run) config(i int) gossip.Config {
+	c := r.s.Config()
+	c.Name = r.names[i]
+	c.Clock = r.clock
+	c.Transport = r.trs[i]
+	c.Seed = r.s.Seed*1_000_003 + int64(i) + 1
+	c.Lifeguard = r.s.Lifeguard
+	c.OnEvent = func(e gossip.Event) { r.event(i, e) }
+	return c
+}
+
+func (r *run) startWarm() error {
+	all := make([]gossip.Member, r.s.Nodes)
+	for i := range all {
+		all[i] = gossip.Member{Name: r.names[i], Addr: r.trs[i].Addr(), State: gossip.StateAlive}
+	}
+	for i := range r.s.Nodes {
+		n, err := gossip.New(r.config(i))
+		if err != nil {
+			return err
+		}
+		n.Restore(all)
+		r.nodes[i] = n
+	}
+	return nil
+}
+
+func (r *run) startMassJoin() error {
+	seed := r.trs[0].Addr()
+	n, err := gossip.New(r.config(0))
+	if err != nil {
+		return err
+	}
+	r.nodes[0] = n
+	var firstErr error
+	for i := 1; i < r.s.Nodes; i++ {
+		at := time.Duration(r.rng.Int64N(int64(r.s.JoinWindow)))
+		r.clock.AfterFunc(at, func() {
+			n, err := gossip.New(r.config(i))
+			if err != nil {
+				if firstErr == nil {
+					firstErr = err
+				}
+				return
+			}
+			r.nodes[i] = n
+			n.JoinAsync([]string{seed}, nil)
+		})
+	}
+	r.clock.RunFor(0)
+	return firstErr
+}
+
+// fullView reports whether every member sees every member alive.
+func (r *run) fullView() bool {
+	for _, n := range r.nodes {
+		if n == nil || n.NumAlive() != r.s.Nodes {
+			return false
+		}
+	}
+	return true
+}
+
+func (r *run) counters() (p, b, sb uint64) {
+	for _, t := range r.trs {
+		pp, bb, _, ss := t.Counters()
+		p, b, sb = p+pp, b+bb, sb+ss
+	}
+	return
+}
+
+// event records what observer i saw.
+func (r *run) event(i int, e gossip.Event) {
+	if e.Type != gossip.EventDead && e.Type != gossip.EventSuspect {
+		return
+	}
+	subj, ok := r.index[e.Member.Name]
+	if !ok {
+		return
+	}
+	at, killed := r.killed[subj]
+	if e.Type == gossip.EventSuspect {
+		if _, seen := r.suspected[subj]; killed && !seen {
+			r.suspected[subj] = r.now() - at
+		}
+		return
+	}
+	if killed {
+		key := [2]int{i, subj}
+		if _, seen := r.detected[key]; !seen {
+			r.detected[key] = r.now() - at
+		}
+		return
+	}
+	key := [2]int{i, subj}
+	if !r.falseDead[key] {
+		r.falseDead[key] = true
+		r.falseSubj[subj] = true
+		if !r.slow[subj] {
+			r.healthyFP++
+		}
+	}
+}
+
+func (r *run) figures(res *Result) {
+	var times []time.Duration
+	for subj := range r.killed {
+		for i := range r.s.Nodes {
+			if _, dead := r.killed[i]; dead || i == subj {
+				continue
+			}
+			if d, ok := r.detected[[2]int{i, subj}]; ok {
+				times = append(times, d)
+			} else {
+				res.Undetected++
+			}
+		}
+	}
+	sort.Slice(times, func(a, b int) bool { return times[a] < times[b] })
+	if len(times) > 0 {
+		res.DetectFirst = Seconds(times[0])
+		res.DetectMedian = Seconds(times[len(times)/2])
+		res.DetectP99 = Seconds(times[(len(times)*99)/100])
+		res.DetectLast = Seconds(times[len(times)-1])
+	}
+	if len(r.suspected) > 0 {
+		var sum time.Duration
+		for _, d := range r.suspected {
+			sum += d
+		}
+		avg := sum / time.Duration(len(r.suspected))
+		res.FirstSuspect = Seconds(avg)
+		res.FirstSuspectPeriods = avg.Seconds() / r.s.Config().ProbeInterval.Seconds()
+	}
+	res.FalseDead = len(r.falseDead)
+	res.FalseDeadMembers = len(r.falseSubj)
+	res.FalseDeadHealthy = r.healthyFP
+}
