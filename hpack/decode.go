@@ -63,6 +63,7 @@ type Decoder struct {
 	needUpdate bool
 
 	scan scanner
+	open bool // between Begin and End
 }
 
 // NewDecoder returns a Decoder with a dynamic table of maxDynamicTableSize
@@ -73,7 +74,6 @@ func NewDecoder(maxDynamicTableSize, maxHeaderListSize uint32) *Decoder {
 	d.x = xhpack.NewDecoder(maxDynamicTableSize, nil)
 	d.x.SetEmitFunc(d.emit)
 	d.SetMaxHeaderListSize(maxHeaderListSize)
-	d.Begin(nil)
 	return d
 }
 
@@ -111,8 +111,14 @@ func (d *Decoder) SetAllowedMaxDynamicTableSize(n uint32) {
 }
 
 // Begin starts a new header block, decoding into dst[:0] (a reusable slice).
-// The previous block must have been finished with End.
+// A previous block left without End is dropped; if it stopped inside a
+// field, the dynamic table may no longer match the peer's, so the Decoder
+// fails from then on with ErrCompression.
 func (d *Decoder) Begin(dst []HeaderField) {
+	if d.open && d.err == nil && (d.scan.state != stRepr || d.x.Close() != nil) {
+		d.err = compressionErr("header block abandoned inside a field", nil)
+	}
+	d.open = true
 	d.list = dst[:0]
 	d.listSize = 0
 	d.tooLarge = false
@@ -158,10 +164,12 @@ func (d *Decoder) Write(fragment []byte) error {
 	return nil
 }
 
-// End finishes the block and returns the decoded list. It returns
-// ErrHeaderListTooLarge (and no fields) when the list passed the limit;
-// the Decoder stays usable after that error only.
+// End finishes the block and returns the decoded list: dst from Begin,
+// grown as needed, valid until the next Begin (the strings stay valid). It
+// returns ErrHeaderListTooLarge (and no fields) when the list passed the
+// limit; the Decoder stays usable after that error only.
 func (d *Decoder) End() ([]HeaderField, error) {
+	d.open = false
 	if d.err != nil {
 		return nil, d.err
 	}

@@ -316,3 +316,22 @@ func TestRFC7541_Errors(t *testing.T) {
 		})
 	}
 }
+
+// TestAbandonedBlock: a block dropped between fields leaves the decoder
+// usable; one dropped inside a field does not.
+func TestAbandonedBlock(t *testing.T) {
+	d := NewDecoder(4096, 0)
+	d.Begin(nil)
+	if err := d.Write([]byte{0x82}); err != nil {
+		t.Fatal(err)
+	}
+	mustDecode(t, d, []byte{0x86}, []HeaderField{hf(":scheme", "http")})
+
+	d.Begin(nil)
+	if err := d.Write([]byte{0x40, 0x01}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := decodeBlock(d, []byte{0x82}); !errors.Is(err, ErrCompression) {
+		t.Fatalf("got %v, want ErrCompression", err)
+	}
+}
