@@ -43,29 +43,37 @@ func Parse(h Header, payload []byte, f *Frame) error {
 	}
 }
 
-// unpad strips the padding of a frame with FlagPadded (RFC 9113 §6.1).
-func unpad(f *Frame, payload []byte) ([]byte, error) {
-	if !f.Flags.Has(FlagPadded) {
-		return payload, nil
+// splitPadded separates the payload of a DATA, HEADERS or PUSH_PROMISE frame
+// into its fixed fields (the first fixed bytes after the Pad Length, if any)
+// and the rest without padding (RFC 9113 §6.1, §6.2, §6.6). A payload too
+// short for its mandatory fields is a FRAME_SIZE_ERROR (§4.2); padding that
+// does not fit in what remains after them is a PROTOCOL_ERROR. Both are
+// connection errors: these frames carry flow-controlled data or a field
+// block, whose loss would desynchronise the connection.
+func splitPadded(f *Frame, payload []byte, fixed int) (fields, rest []byte, err error) {
+	pad := 0
+	if f.Flags.Has(FlagPadded) {
+		if len(payload) < 1 {
+			return nil, nil, connErr(ErrCodeFrameSize, "%v padded frame with empty payload", f.Type)
+		}
+		pad = int(payload[0])
+		payload = payload[1:]
 	}
-	if len(payload) < 1 {
-		return nil, connErr(ErrCodeFrameSize, "%v padded frame with empty payload", f.Type)
+	if len(payload) < fixed {
+		return nil, nil, connErr(ErrCodeFrameSize, "%v payload too short for its %d-byte fields", f.Type, fixed)
 	}
-	pad := int(payload[0])
-	payload = payload[1:]
+	fields, payload = payload[:fixed], payload[fixed:]
 	if pad > len(payload) {
-		// RFC 9113 §6.1: padding that fills or exceeds the rest of the
-		// payload is a connection error of type PROTOCOL_ERROR.
-		return nil, connErr(ErrCodeProtocol, "%v pad length %d exceeds payload %d", f.Type, pad, len(payload))
+		return nil, nil, connErr(ErrCodeProtocol, "%v pad length %d exceeds the %d bytes left", f.Type, pad, len(payload))
 	}
-	return payload[:len(payload)-pad], nil
+	return fields, payload[:len(payload)-pad], nil
 }
 
 func parseData(f *Frame, payload []byte) error {
 	if f.StreamID == 0 {
 		return connErr(ErrCodeProtocol, "DATA on stream 0")
 	}
-	p, err := unpad(f, payload)
+	_, p, err := splitPadded(f, payload, 0)
 	f.Data = p
 	return err
 }
@@ -79,23 +87,22 @@ func parseHeaders(f *Frame, payload []byte) error {
 	if f.StreamID == 0 {
 		return connErr(ErrCodeProtocol, "HEADERS on stream 0")
 	}
-	p, err := unpad(f, payload)
+	fixed := 0
+	if f.Flags.Has(FlagPriority) {
+		fixed = 5
+	}
+	prio, p, err := splitPadded(f, payload, fixed)
 	if err != nil {
 		return err
 	}
-	if f.Flags.Has(FlagPriority) {
-		if len(p) < 5 {
-			return connErr(ErrCodeFrameSize, "HEADERS with priority shorter than 5 bytes")
-		}
-		f.Priority = parsePriorityFields(p)
-		p = p[5:]
+	f.Data = p
+	if fixed != 0 {
+		f.Priority = parsePriorityFields(prio)
 		if f.Priority.StreamDep == f.StreamID {
 			// RFC 9113 §5.3.1: a stream cannot depend on itself.
-			f.Data = p
 			return streamErr(f.StreamID, ErrCodeProtocol, "stream depends on itself")
 		}
 	}
-	f.Data = p
 	return nil
 }
 
@@ -125,13 +132,15 @@ func parseRSTStream(f *Frame, payload []byte) error {
 }
 
 func parseSettings(f *Frame, payload []byte) error {
+	// RFC 9113 fixes no order among these checks; this is x/net's, so that
+	// both report the same code for a frame that breaks two rules.
+	if f.Flags.Has(FlagAck) && len(payload) != 0 {
+		return connErr(ErrCodeFrameSize, "SETTINGS ACK with payload of %d bytes", len(payload))
+	}
 	if f.StreamID != 0 {
 		return connErr(ErrCodeProtocol, "SETTINGS on stream %d", f.StreamID)
 	}
 	if f.Flags.Has(FlagAck) {
-		if len(payload) != 0 {
-			return connErr(ErrCodeFrameSize, "SETTINGS ACK with payload of %d bytes", len(payload))
-		}
 		return nil
 	}
 	if len(payload)%6 != 0 {
@@ -150,15 +159,12 @@ func parsePushPromise(f *Frame, payload []byte) error {
 	if f.StreamID == 0 {
 		return connErr(ErrCodeProtocol, "PUSH_PROMISE on stream 0")
 	}
-	p, err := unpad(f, payload)
+	id, p, err := splitPadded(f, payload, 4)
 	if err != nil {
 		return err
 	}
-	if len(p) < 4 {
-		return connErr(ErrCodeFrameSize, "PUSH_PROMISE shorter than 4 bytes")
-	}
-	f.PromisedID = binary.BigEndian.Uint32(p) & (1<<31 - 1)
-	f.Data = p[4:]
+	f.PromisedID = binary.BigEndian.Uint32(id) & (1<<31 - 1)
+	f.Data = p
 	return nil
 }
 
