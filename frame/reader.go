@@ -123,12 +123,18 @@ func (r *Reader) fill(n int) error {
 		if r.buf == nil {
 			// Idle: wait for the first bytes without holding a buffer.
 			k := min(n, HeaderLen)
-			if _, err := io.ReadFull(r.r, r.small[:k]); err != nil {
+			m, err := io.ReadFull(r.r, r.small[:k])
+			if m > 0 {
+				// Keep what arrived even if the read failed: after a
+				// timeout the caller may read again, and the stream must
+				// resume where it stopped.
+				r.buf = bufpool.Get(max(readChunk, n))
+				*r.buf = (*r.buf)[:cap(*r.buf)]
+				r.start, r.end = 0, copy(*r.buf, r.small[:m])
+			}
+			if err != nil {
 				return err
 			}
-			r.buf = bufpool.Get(max(readChunk, n))
-			*r.buf = (*r.buf)[:cap(*r.buf)]
-			r.start, r.end = 0, copy(*r.buf, r.small[:k])
 			continue
 		}
 		b := *r.buf // always at full length while held
