@@ -100,14 +100,16 @@ func (w *RecvWindow) flush() uint32 {
 	return uint32(inc)
 }
 
-// Grow raises the target window to size and returns the increment to send
-// now, or 0. A window never shrinks below what has been announced.
+// Grow raises the target window to size, at most 2^31-1 (RFC 9113 §6.9.1),
+// and returns the increment to send now, or 0. A window never shrinks below
+// what has been announced.
 func (w *RecvWindow) Grow(size uint32) uint32 {
-	if int64(size) <= w.size {
+	target := min(int64(size), MaxWindowSize)
+	if target <= w.size {
 		return 0
 	}
-	inc := int64(size) - w.size
-	w.size = int64(size)
+	inc := target - w.size
+	w.size = target
 	w.avail += inc
 	return uint32(inc)
 }
