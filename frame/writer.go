@@ -3,6 +3,7 @@ package frame
 import (
 	"errors"
 	"io"
+	"runtime"
 	"sync"
 
 	"github.com/h2rpc/h2rpc/internal/bufpool"
@@ -56,7 +57,15 @@ type Writer struct {
 	highWater int
 	maxQueued int
 	writes    uint64
+	coalesce  func() bool
 }
+
+// SetCoalesce installs a hint asked before each write call: when it
+// returns true (other goroutines are likely about to queue frames, as when
+// many streams are active), the writing goroutine yields the processor once
+// before the write, so their frames leave in the same write call. Must be
+// called before the Writer is used.
+func (w *Writer) SetCoalesce(hint func() bool) { w.coalesce = hint }
 
 // NewWriter returns a Writer on w with the default queue limits.
 func NewWriter(w io.Writer) *Writer {
@@ -105,6 +114,11 @@ func (w *Writer) Finish(buf []byte, mode FlushMode) error {
 	case Flush:
 		if !w.flushing {
 			w.flushing = true
+			if w.coalesce != nil && w.coalesce() {
+				w.mu.Unlock()
+				runtime.Gosched()
+				w.mu.Lock()
+			}
 			w.flushLocked()
 			w.flushing = false
 			w.drained.Broadcast()

@@ -111,6 +111,7 @@ func (c *Conn) onRequestHeaders(id uint32, end bool, fields []hpack.HeaderField,
 	s.gotHeader = true
 	s.remoteDone = end
 	c.streams[id] = s
+	c.nActive.Add(1)
 	c.nPeer++
 	c.wg.Add(1)
 	c.mu.Unlock()

@@ -52,6 +52,13 @@ func (c *Conn) newStreamLocked(id uint32) *Stream {
 // while the peer's SETTINGS_MAX_CONCURRENT_STREAMS is reached, until ctx
 // ends. With endStream the request has no body.
 func (c *Conn) NewStream(ctx context.Context, fields []hpack.HeaderField, endStream bool) (*Stream, error) {
+	return c.OpenStream(ctx, fields, endStream, true)
+}
+
+// OpenStream is NewStream with a choice of flushing: with flush false the
+// HEADERS frame waits for the next write with flush (typically the
+// request's first DATA), so a short request leaves in one write call.
+func (c *Conn) OpenStream(ctx context.Context, fields []hpack.HeaderField, endStream, flush bool) (*Stream, error) {
 	if c.role != Client {
 		return nil, ErrConnDraining
 	}
@@ -113,13 +120,14 @@ func (c *Conn) NewStream(ctx context.Context, fields []hpack.HeaderField, endStr
 	s := c.newStreamLocked(id)
 	s.localDone = endStream
 	c.streams[id] = s
+	c.nActive.Add(1)
 	c.maxLocalID = id
 	maxFrame := c.peer.MaxFrameSize
 	c.mu.Unlock()
 	c.hbuf = c.enc.AppendBlock(c.hbuf[:0], fields)
 	buf = frame.AppendHeaders(buf, id, endStream, c.hbuf, maxFrame)
 	c.trimHBuf()
-	if err := c.w.Finish(buf, frame.Flush); err != nil {
+	if err := c.w.Finish(buf, flushMode(flush)); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -401,6 +409,7 @@ func (c *Conn) closeLocked(s *Stream, reset bool) {
 			c.nPeer--
 		}
 	}
+	c.nActive.Add(-1)
 	c.closed.add(s.id, reset)
 	if s.done != nil {
 		close(s.done)

@@ -1,0 +1,244 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"testing"
+
+	"golang.org/x/net/http2"
+)
+
+// xnetPair is x/net's HTTP/2 server and transport over one h2c connection:
+// the reference stack for the same work.
+type xnetPair struct {
+	tr   *http2.Transport
+	cc   *http2.ClientConn
+	a, b net.Conn
+	done chan struct{}
+}
+
+func (p *xnetPair) Close() {
+	p.cc.Close()
+	p.a.Close()
+	p.b.Close()
+	<-p.done
+}
+
+var xnetEcho = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	w.Header().Set("content-type", "application/grpc")
+	w.Header().Set("trailer", "grpc-status")
+	w.Write(body)
+	w.Header().Set("grpc-status", "0")
+})
+
+func dialXNet(ln net.Listener) (*xnetPair, error) {
+	a, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		return nil, err
+	}
+	b, err := ln.Accept()
+	if err != nil {
+		return nil, err
+	}
+	p := &xnetPair{a: a, b: b, done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		(&http2.Server{}).ServeConn(b, &http2.ServeConnOpts{Handler: xnetEcho})
+	}()
+	p.tr = &http2.Transport{AllowHTTP: true, DialTLSContext: func(context.Context, string, string, *tls.Config) (net.Conn, error) { return a, nil }}
+	p.cc, err = p.tr.NewClientConn(a)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := p.roundTrip([]byte("warm-up")); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func (p *xnetPair) roundTrip(body []byte) (int, error) {
+	req, _ := http.NewRequest("POST", "http://localhost/grpc.testing.TestService/UnaryCall", bytes.NewReader(body))
+	req.Header.Set("content-type", "application/grpc")
+	req.Header.Set("te", "trailers")
+	resp, err := p.cc.RoundTrip(req)
+	if err != nil {
+		return 0, err
+	}
+	n, err := io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return int(n), err
+}
+
+func listen(tb testing.TB) net.Listener {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { ln.Close() })
+	return ln
+}
+
+// BenchmarkIdleConnMemory reports what an idle connection pair holds, for
+// h2rpc and for x/net's HTTP/2 server and transport (target: at most 8 KiB
+// of buffers per connection; grpc-go holds 64 KiB).
+func BenchmarkIdleConnMemory(b *testing.B) {
+	const n = 200
+	cases := []struct {
+		name string
+		dial Dialer
+	}{
+		{"h2rpc", func(ln net.Listener) (ConnPair, error) { return DialStream(ln, EchoHandler) }},
+		{"xnet", func(ln net.Listener) (ConnPair, error) { return dialXNet(ln) }},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			var r IdleResult
+			for b.Loop() {
+				var err error
+				if r, err = MeasureIdle(n, c.dial); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(r.HeapPerConn, "heapB/connpair")
+			b.ReportMetric(r.StackPerConn, "stackB/connpair")
+			b.ReportMetric(r.GoroutinesPerConn, "goroutines/connpair")
+		})
+	}
+}
+
+// BenchmarkRoundTrip is one request and response (headers, a small body,
+// trailers) at a time on one connection.
+func BenchmarkRoundTrip(b *testing.B) {
+	body := []byte("hello")
+	b.Run("h2rpc", func(b *testing.B) {
+		p, err := DialStream(listen(b), EchoHandler)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer p.Close()
+		b.ReportAllocs()
+		for b.Loop() {
+			if n, err := RoundTrip(p.Client, body); err != nil || n != len(body) {
+				b.Fatalf("round trip: %d bytes, %v", n, err)
+			}
+		}
+	})
+	b.Run("xnet", func(b *testing.B) {
+		p, err := dialXNet(listen(b))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer p.Close()
+		b.ReportAllocs()
+		for b.Loop() {
+			if n, err := p.roundTrip(body); err != nil || n != len(body) {
+				b.Fatalf("round trip: %d bytes, %v", n, err)
+			}
+		}
+	})
+}
+
+// BenchmarkRoundTripParallel is 64 concurrent request/response streams on
+// one connection.
+func BenchmarkRoundTripParallel(b *testing.B) {
+	body := []byte("hello")
+	run := func(b *testing.B, rt func() error) {
+		b.ReportAllocs()
+		b.SetParallelism(32) // with GOMAXPROCS=2: 64 goroutines
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if err := rt(); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	b.Run("h2rpc", func(b *testing.B) {
+		p, err := DialStream(listen(b), EchoHandler)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer p.Close()
+		run(b, func() error { _, err := RoundTrip(p.Client, body); return err })
+	})
+	b.Run("xnet", func(b *testing.B) {
+		p, err := dialXNet(listen(b))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer p.Close()
+		run(b, func() error { _, err := p.roundTrip(body); return err })
+	})
+}
+
+// BenchmarkUpload1MiB sends 1 MiB request bodies (echoed back), exercising
+// flow control and window growth.
+func BenchmarkUpload1MiB(b *testing.B) {
+	body := bytes.Repeat([]byte("x"), 1<<20)
+	b.Run("h2rpc", func(b *testing.B) {
+		p, err := DialStream(listen(b), EchoHandler)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer p.Close()
+		b.SetBytes(2 << 20)
+		b.ReportAllocs()
+		for b.Loop() {
+			if n, err := RoundTrip(p.Client, body); err != nil || n != len(body) {
+				b.Fatalf("round trip: %d bytes, %v", n, err)
+			}
+		}
+	})
+	b.Run("xnet", func(b *testing.B) {
+		p, err := dialXNet(listen(b))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer p.Close()
+		b.SetBytes(2 << 20)
+		b.ReportAllocs()
+		for b.Loop() {
+			if n, err := p.roundTrip(body); err != nil || n != len(body) {
+				b.Fatalf("round trip: %d bytes, %v", n, err)
+			}
+		}
+	})
+}
+
+// TestRoundTripBothStacks checks that the benchmark's work is real: both
+// stacks echo bodies of several sizes intact.
+func TestRoundTripBothStacks(t *testing.T) {
+	ln := listen(t)
+	p, err := DialStream(ln, EchoHandler)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	x, err := dialXNet(ln)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	var wg sync.WaitGroup
+	for _, size := range []int{0, 1, 5, 16 << 10, 100 << 10, 3 << 20} {
+		body := bytes.Repeat([]byte{'a'}, size)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if n, err := RoundTrip(p.Client, body); err != nil || n != size {
+				t.Errorf("h2rpc: size %d: got %d, %v", size, n, err)
+			}
+			if n, err := x.roundTrip(body); err != nil || n != size {
+				t.Errorf("xnet: size %d: got %d, %v", size, n, err)
+			}
+		}()
+	}
+	wg.Wait()
+}
