@@ -68,8 +68,8 @@ type Conn struct {
 	lastPeerID uint32 // highest stream ID the peer opened
 	maxLocalID uint32 // highest stream ID we opened
 	closed     closedStreams
-	nLocal     uint32 // open streams we initiated
-	nPeer      uint32 // open streams the peer initiated
+	nLocal     uint32       // open streams we initiated
+	nPeer      uint32       // open streams the peer initiated
 	nActive    atomic.Int32 // nLocal+nPeer, read without c.mu by the writer's hint
 	goAwaySent bool
 	goAwayID   uint32
