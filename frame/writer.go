@@ -103,6 +103,7 @@ func (w *Writer) Finish(buf []byte, mode FlushMode) error {
 	}
 	switch mode {
 	case NoFlush:
+		w.dropLocked()
 	case FlushAsync:
 		if !w.flushing {
 			w.flushing = true
