@@ -626,6 +626,9 @@ func (c *Conn) fail(err error, fromReader bool) {
 		buf := c.w.Start()
 		buf = frame.AppendGoAway(buf, last, fe.Code, []byte(fe.Reason))
 		c.w.Finish(buf, frame.Flush)
+		if fe.Code != frame.ErrCodeNo {
+			c.awaitWriter()
+		}
 	}
 	c.w.Fail(ErrConnClosed)
 	if fromReader && sendGoAway && fe.Code != frame.ErrCodeNo {
@@ -634,6 +637,18 @@ func (c *Conn) fail(err error, fromReader bool) {
 	c.nc.Close()
 	if fromReader {
 		c.r.Close()
+	}
+}
+
+// awaitWriter waits until the writer is idle, failed, or past the write
+// deadline. Finish returns at once when another goroutine is writing, and
+// closing the socket under that write would lose the GOAWAY just queued
+// behind it; RFC 9113 §5.4.1 asks for GOAWAY before a connection error
+// closes the connection. Only errors wait: Close stays immediate.
+func (c *Conn) awaitWriter() {
+	deadline := time.Now().Add(c.cfg.WriteTimeout)
+	for !c.w.Idle() && c.w.Err() == nil && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
 	}
 }
 
@@ -656,6 +671,13 @@ func lingerClose(nc net.Conn) {
 			return
 		}
 	}
+}
+
+// closedByEndStreamLocked reports whether id is a stream remembered as
+// closed by END_STREAM both ways rather than by RST_STREAM.
+func (c *Conn) closedByEndStreamLocked(id uint32) bool {
+	found, reset := c.closed.lookup(id)
+	return found && !reset
 }
 
 // closedStreams remembers how recently closed streams ended, to give the

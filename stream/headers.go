@@ -237,6 +237,14 @@ func (c *Conn) onData(f *frame.Frame) error {
 	case s == nil && c.isIdleLocked(f.StreamID):
 		c.mu.Unlock()
 		return &frame.ConnError{Code: frame.ErrCodeProtocol, Reason: "DATA on idle stream"}
+	case s == nil && c.closedByEndStreamLocked(f.StreamID):
+		// RFC 9113 §5.1: frames after END_STREAM on a closed stream are a
+		// connection error (a stream we or the peer reset gets a stream
+		// error below).
+		inc := c.recvWin.Consume(n)
+		c.mu.Unlock()
+		c.queueWindowUpdate(0, inc, frame.FlushAsync)
+		return &frame.ConnError{Code: frame.ErrCodeStreamClosed, Reason: "DATA on a closed stream"}
 	case s == nil || s.remoteDone:
 		serr = &frame.StreamError{StreamID: f.StreamID, Code: frame.ErrCodeStreamClosed, Reason: "DATA on a closed stream"}
 	case !s.gotHeader:
