@@ -53,6 +53,7 @@ type Node struct {
 	digest  uint64
 	order   []int32
 	next    int
+	dead    []string // recently dead members, for reconnection
 	probeOf string // a suspect to probe next, if any
 
 	health int // Lifeguard local health multiplier, 0..MaxHealth-1
@@ -444,18 +445,26 @@ func (n *Node) randomMembers(k int, exclude string) []int32 {
 	return out
 }
 
-// Restore adds live members remembered from elsewhere (an earlier run, a
-// snapshot of another node) as if a push-pull had taught them, without
-// disseminating them or raising events. Members already known at the same
-// or a higher incarnation are left alone.
-func (n *Node) Restore(members []Member) {
-	n.mu.Lock()
-	defer n.unlock()
+// Snapshot is an immutable list of live members, made once and restored
+// into any number of nodes cheaply (their identities are shared).
+type Snapshot struct {
+	entries []snapEntry
+}
+
+type snapEntry struct {
+	id  unique.Handle[identity]
+	inc uint32
+}
+
+// NewSnapshot makes a snapshot of the live members among members; others
+// and invalid ones are left out.
+func NewSnapshot(members []Member) *Snapshot {
+	s := &Snapshot{entries: make([]snapEntry, 0, len(members))}
 	for _, m := range members {
-		if m.Name == n.self.name || m.Name == "" || len(m.Name) > maxNameLen {
+		if m.Name == "" || len(m.Name) > maxNameLen || len(m.Addr) > maxAddrLen {
 			continue
 		}
-		if i, ok := n.byName[m.Name]; ok && n.table[i].inc >= m.Incarnation {
+		if m.State != StateAlive && m.State != StateSuspect {
 			continue
 		}
 		meta := encodeMeta(m.Meta)
@@ -463,9 +472,52 @@ func (n *Node) Restore(members []Member) {
 			continue
 		}
 		id := unique.Make(identity{name: m.Name, addr: m.Addr, meta: string(meta)})
-		if m.State != StateAlive && m.State != StateSuspect {
-			continue // only live members are worth restoring
+		s.entries = append(s.entries, snapEntry{id: id, inc: m.Incarnation})
+	}
+	return s
+}
+
+// Len returns the number of members in the snapshot.
+func (s *Snapshot) Len() int { return len(s.entries) }
+
+// Snapshot returns the node's live members.
+func (n *Node) Snapshot() *Snapshot {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	s := &Snapshot{entries: make([]snapEntry, 0, n.alive)}
+	for _, i := range n.byName {
+		if e := &n.table[i]; e.state <= StateSuspect {
+			s.entries = append(s.entries, snapEntry{id: e.id, inc: e.inc})
 		}
-		n.setEntry(m.Name, id, m.Incarnation, StateAlive)
+	}
+	return s
+}
+
+// Restore adds the members of a snapshot (of an earlier run, of another
+// node) as if a push-pull had taught them, without disseminating them or
+// raising events. Members already known at the same or a higher
+// incarnation, and this node itself, are left alone.
+func (n *Node) Restore(s *Snapshot) {
+	n.mu.Lock()
+	defer n.unlock()
+	if want := len(n.byName) + len(s.entries); want > 2*len(n.byName) {
+		// Size the tables once rather than growing them member by member.
+		byName := make(map[string]int32, want)
+		for k, v := range n.byName {
+			byName[k] = v
+		}
+		n.byName = byName
+		n.table = append(make([]entry, 0, want), n.table...)
+		n.order = append(make([]int32, 0, want), n.order...)
+	}
+	for _, se := range s.entries {
+		name := se.id.Value().name
+		if name == n.self.name {
+			continue
+		}
+		if i, ok := n.byName[name]; ok && n.table[i].inc >= se.inc {
+			continue
+		}
+		n.setEntry(name, se.id, se.inc, StateAlive)
 	}
 }

@@ -62,17 +62,18 @@ func (n *Node) reconnectTick() {
 	if n.left {
 		return
 	}
-	var dead []int32
-	for _, i := range n.byName {
-		if n.table[i].state == StateDead {
-			dead = append(dead, i)
-			if len(dead) == 64 {
-				break
-			}
+	// Keep only the members still dead, then try one of them.
+	live := n.dead[:0]
+	for _, name := range n.dead {
+		if i, ok := n.byName[name]; ok && n.table[i].state == StateDead {
+			live = append(live, name)
 		}
 	}
-	if len(dead) > 0 {
-		n.pushPull(n.table[dead[n.rng.IntN(len(dead))]].id.Value().addr, false, nil)
+	clear(n.dead[len(live):])
+	n.dead = live
+	if len(n.dead) > 0 {
+		i := n.byName[n.dead[n.rng.IntN(len(n.dead))]]
+		n.pushPull(n.table[i].id.Value().addr, false, nil)
 	}
 }
 

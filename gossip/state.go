@@ -150,6 +150,12 @@ func (n *Node) handleDead(inc uint32, name, from string) {
 	n.queueUpdate(name, &m)
 	n.emit(ev, e)
 	n.scheduleReclaim(name, inc)
+	if st == StateDead {
+		if len(n.dead) >= 64 {
+			n.dead = append(n.dead[:0], n.dead[1:]...)
+		}
+		n.dead = append(n.dead, e.name())
+	}
 }
 
 // scheduleReclaim forgets a dead member after DeadReclaim unless it came

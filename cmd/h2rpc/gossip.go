@@ -4,7 +4,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"runtime/debug"
+	"runtime/pprof"
 	"time"
 
 	"github.com/h2rpc/h2rpc/gossip/sim"
@@ -47,8 +49,22 @@ func gossipSim(args []string, stdout, stderr io.Writer) int {
 	fs.Int64Var(&s.Seed, "seed", 1, "random seed; the same seed replays the same run")
 	fs.BoolVar(&s.Warm, "warm", false, "start with a full view everywhere instead of a mass join")
 	asJSON := fs.Bool("json", false, "print the figures as JSON")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(stderr, "h2rpc gossip sim:", err)
+			return 2
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(stderr, "h2rpc gossip sim:", err)
+			return 2
+		}
+		defer pprof.StopCPUProfile()
 	}
 	if s.Nodes >= 2000 {
 		// Thousands of full views are a large, long-lived heap: collect

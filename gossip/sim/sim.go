@@ -37,7 +37,8 @@ type Scenario struct {
 	// JoinWindow spreads the mass join: every member starts at a random
 	// moment in it and joins the first member.
 	JoinWindow time.Duration
-	// Settle is the time between convergence and the kills.
+	// Settle is the time between convergence and the kills, for the join's
+	// retransmissions to drain.
 	Settle time.Duration
 	// Delay and Jitter are the network's one-way latency.
 	Delay, Jitter time.Duration
@@ -60,7 +61,7 @@ func (s *Scenario) Defaults() {
 		s.JoinWindow = time.Second
 	}
 	if s.Settle == 0 {
-		s.Settle = 5 * time.Second
+		s.Settle = 10 * time.Second
 	}
 	if s.Delay == 0 {
 		s.Delay = time.Millisecond
@@ -109,12 +110,14 @@ type Result struct {
 	FalseDeadMembers int `json:"false_dead_members"`
 	FalseDeadHealthy int `json:"false_dead_healthy"`
 
-	// Traffic per member per second after convergence: packets and their
-	// payload bytes, and stream (push-pull and fallback probe) bytes.
+	// Traffic per live member per second from the kills to the end:
+	// packets and their payload bytes, and stream (push-pull and fallback
+	// probe) bytes.
 	Packets     float64 `json:"packets_per_member_s"`
 	Bytes       float64 `json:"bytes_per_member_s"`
 	StreamBytes float64 `json:"stream_bytes_per_member_s"`
-	// JoinPackets and JoinBytes are the same figures during the join.
+	// JoinPackets, JoinBytes and JoinStream are the same figures from the
+	// start of a mass join to the kills.
 	JoinPackets float64 `json:"join_packets_per_member_s"`
 	JoinBytes   float64 `json:"join_bytes_per_member_s"`
 	JoinStream  float64 `json:"join_stream_bytes_per_member_s"`
@@ -258,13 +261,9 @@ func Run(s Scenario) (*Result, error) {
 		if steady < 0 {
 			steady = r.now()
 		}
-		p, b, sb := r.counters()
-		secs := steady.Seconds() * float64(s.Nodes)
-		res.JoinPackets, res.JoinBytes, res.JoinStream = float64(p)/secs, float64(b)/secs, float64(sb)/secs
 	}
 
 	// Phase 2: slow members from now on, kills after settling.
-	p0, b0, sb0 := r.counters()
 	perm := r.rng.Perm(s.Nodes - 1)
 	for k := 0; k < s.Slow; k++ {
 		i := perm[k] + 1
@@ -276,6 +275,11 @@ func Run(s Scenario) (*Result, error) {
 		killAt = s.Duration
 	}
 	r.clock.Run(start.Add(killAt))
+	p0, b0, sb0 := r.counters()
+	if !s.Warm && killAt > 0 {
+		secs := killAt.Seconds() * float64(s.Nodes)
+		res.JoinPackets, res.JoinBytes, res.JoinStream = float64(p0)/secs, float64(b0)/secs, float64(sb0)/secs
+	}
 	for k := 0; k < s.Kill; k++ {
 		i := perm[s.Slow+k] + 1
 		r.killed[i] = r.now()
@@ -283,7 +287,7 @@ func Run(s Scenario) (*Result, error) {
 	}
 	r.clock.Run(start.Add(s.Duration))
 	p1, b1, sb1 := r.counters()
-	secs := (s.Duration - steady).Seconds() * float64(s.Nodes-len(r.killed))
+	secs := (s.Duration - killAt).Seconds() * float64(s.Nodes-len(r.killed))
 	if secs > 0 {
 		res.Packets = float64(p1-p0) / secs
 		res.Bytes = float64(b1-b0) / secs
@@ -316,12 +320,13 @@ func (r *run) startWarm() error {
 	for i := range all {
 		all[i] = gossip.Member{Name: r.names[i], Addr: r.trs[i].Addr(), State: gossip.StateAlive}
 	}
+	snap := gossip.NewSnapshot(all)
 	for i := range r.s.Nodes {
 		n, err := gossip.New(r.config(i))
 		if err != nil {
 			return err
 		}
-		n.Restore(all)
+		n.Restore(snap)
 		r.nodes[i] = n
 	}
 	return nil
