@@ -47,6 +47,14 @@ func describe(f *Frame) string {
 	return fmt.Sprintf("%+v", g)
 }
 
+// sameFrame reports whether two frames have the same fields; cheaper than
+// comparing descriptions, for the fuzzers.
+func sameFrame(a, b *Frame) bool {
+	return a.Header == b.Header && bytes.Equal(a.Data, b.Data) && a.Priority == b.Priority &&
+		a.ErrCode == b.ErrCode && a.LastStreamID == b.LastStreamID && a.PromisedID == b.PromisedID &&
+		a.Increment == b.Increment && a.PingData == b.PingData && bytes.Equal(a.settings, b.settings)
+}
+
 // outcome names how a reader reacted to one frame: "ok", "conn CODE",
 // "stream CODE", "EOF", or another error's text.
 func outcome(err error) string {
