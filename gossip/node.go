@@ -54,7 +54,7 @@ type Node struct {
 	order   []int32
 	next    int
 	dead    []string // recently dead members, for reconnection
-	probeOf string // a suspect to probe next, if any
+	probeOf string   // a suspect to probe next, if any
 
 	health int // Lifeguard local health multiplier, 0..MaxHealth-1
 	seq    uint32

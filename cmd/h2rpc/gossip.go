@@ -1,14 +1,19 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"runtime/debug"
 	"runtime/pprof"
+	"strings"
+	"syscall"
 	"time"
 
+	"github.com/h2rpc/h2rpc/gossip/agent"
 	"github.com/h2rpc/h2rpc/gossip/sim"
 )
 
@@ -82,7 +87,60 @@ func gossipSim(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// multiFlag collects a repeatable flag.
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
 func gossipAgent(args []string, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "h2rpc gossip agent: not built yet")
-	return 1
+	fs := flag.NewFlagSet("gossip agent", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o agent.Options
+	var join string
+	var meta multiFlag
+	fs.StringVar(&o.Bind, "bind", "127.0.0.1:7946", "UDP and TCP address to bind, host:port")
+	fs.StringVar(&join, "join", "", "comma-separated addresses of members to join")
+	fs.StringVar(&o.Name, "name", "", "member name (default: the bound address)")
+	fs.Var(&meta, "meta", "metadata key=value, repeatable (e.g. --meta rpc=127.0.0.1:50051 --meta services=greeter)")
+	fs.StringVar(&o.Label, "label", "", "cluster label; members with another label are ignored")
+	fs.StringVar(&o.KeyringFile, "keyring", "", "file of base64 AES-256 keys, primary first; reread on SIGHUP")
+	fs.StringVar(&o.Preset, "preset", "lan", "timing preset: lan, wan or local")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if join != "" {
+		o.Join = strings.Split(join, ",")
+	}
+	var err error
+	if o.Meta, err = agent.ParseMeta(meta); err != nil {
+		fmt.Fprintln(stderr, "h2rpc gossip agent:", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	reload := make(chan struct{}, 1)
+	go func() {
+		for {
+			select {
+			case <-hup:
+				select {
+				case reload <- struct{}{}:
+				default:
+				}
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	o.Out = stdout
+	o.Reload = reload
+	if err := agent.Run(ctx, o); err != nil {
+		fmt.Fprintln(stderr, "h2rpc gossip agent:", err)
+		return 1
+	}
+	return 0
 }
