@@ -130,6 +130,19 @@ func waitingInFinish(t *testing.T, done <-chan error) {
 	})
 }
 
+// blockedWriter returns a Writer with the given high-water mark whose
+// connection is stuck in its first write (of one PING, by a caller whose
+// Finish error comes out of the channel), until g.release is closed.
+func blockedWriter(t *testing.T, highWater int) (*gateWriter, *Writer, <-chan error) {
+	t.Helper()
+	g := newGateWriter()
+	w := NewWriter(g)
+	w.SetLimits(highWater, 1<<20)
+	first := finish(w, Flush, ping)
+	waitFor(t, g.entered, "the first write")
+	return g, w, first
+}
+
 // TestWriterNoInterleaving: each caller's frames between Start and Finish
 // reach the wire together, whatever the flush mode and however many
 // callers race.
@@ -195,10 +208,7 @@ func TestWriterNoInterleaving(t *testing.T) {
 // frames to the goroutine writing, which sends them all in one call.
 func TestWriterBatches(t *testing.T) {
 	checkNoLeaks(t)
-	g := newGateWriter()
-	w := NewWriter(g)
-	first := finish(w, Flush, ping)
-	waitFor(t, g.entered, "the first write")
+	g, w, first := blockedWriter(t, DefaultHighWater)
 	const callers = 99
 	var wg sync.WaitGroup
 	for range callers {
@@ -228,11 +238,7 @@ func TestWriterBatches(t *testing.T) {
 // the high-water mark waits until the writing goroutine drains it.
 func TestWriterFlushWaitsAboveHighWater(t *testing.T) {
 	checkNoLeaks(t)
-	g := newGateWriter()
-	w := NewWriter(g)
-	w.SetLimits(64, 1<<20)
-	first := finish(w, Flush, ping)
-	waitFor(t, g.entered, "the first write")
+	g, w, first := blockedWriter(t, 64)
 	if err := w.Finish(dataOf(20)(w.Start()), Flush); err != nil { // 29 bytes: below the mark
 		t.Fatal(err)
 	}
@@ -311,11 +317,7 @@ func TestWriterErrorIsSticky(t *testing.T) {
 // Finish fail; the first error given is kept.
 func TestWriterFail(t *testing.T) {
 	checkNoLeaks(t)
-	g := newGateWriter()
-	w := NewWriter(g)
-	w.SetLimits(10, 1<<20)
-	first := finish(w, Flush, ping)
-	waitFor(t, g.entered, "the first write")
+	g, w, first := blockedWriter(t, 10)
 	waiting := finish(w, Flush, dataOf(100))
 	waitingInFinish(t, waiting)
 	errGone := errors.New("connection gone")
