@@ -142,6 +142,45 @@ func BenchmarkRoundTrip(b *testing.B) {
 			}
 		}
 	})
+	// The floor: the same number of bytes each way over plain TCP, echoed
+	// by a goroutine, with no framing at all.
+	b.Run("tcp", func(b *testing.B) {
+		ln := listen(b)
+		a, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer a.Close()
+		srv, err := ln.Accept()
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer srv.Close()
+		const reqLen, respLen = 90, 60 // about an h2rpc request and response batch
+		go func() {
+			buf := make([]byte, reqLen)
+			resp := make([]byte, respLen)
+			for {
+				if _, err := io.ReadFull(srv, buf); err != nil {
+					return
+				}
+				if _, err := srv.Write(resp); err != nil {
+					return
+				}
+			}
+		}()
+		req := make([]byte, reqLen)
+		resp := make([]byte, respLen)
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := a.Write(req); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := io.ReadFull(a, resp); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
 
 // BenchmarkRoundTripParallel is 64 concurrent request/response streams on

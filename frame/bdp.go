@@ -36,6 +36,12 @@ func NewBDPEstimator(window uint32) *BDPEstimator {
 // Window returns the current estimate.
 func (e *BDPEstimator) Window() uint32 { return e.window }
 
+// MinBDPFrame is the smallest DATA frame that starts a measurement. A
+// sample can only grow the window if it comes near it, which small frames
+// (a unary call's message) never do: measuring them would only add a PING
+// and its ACK to every exchange.
+const MinBDPFrame = 4 << 10
+
 // OnData records n bytes of DATA; it reports whether a BDP PING should be
 // sent now (then the caller calls PingSent).
 func (e *BDPEstimator) OnData(n uint32) bool {
@@ -44,6 +50,9 @@ func (e *BDPEstimator) OnData(n uint32) bool {
 	}
 	if e.pinging {
 		e.sample += n
+		return false
+	}
+	if n < MinBDPFrame {
 		return false
 	}
 	e.sample = n

@@ -178,11 +178,11 @@ func TestBDPGrowsWithFullSamples(t *testing.T) {
 	var windows []uint32
 	for range 20 {
 		w := e.Window()
-		if !e.OnData(1000) {
+		if !e.OnData(MinBDPFrame) {
 			break
 		}
 		e.PingSent(now)
-		e.OnData(w - 1000) // the whole window arrives within the round trip
+		e.OnData(w - MinBDPFrame) // the whole window arrives within the round trip
 		now = now.Add(10 * time.Millisecond)
 		nw, grow := e.OnPingAck(now)
 		if !grow || nw != min(2*w, MaxBDPWindow) || e.Window() != nw {
@@ -198,15 +198,29 @@ func TestBDPGrowsWithFullSamples(t *testing.T) {
 	}
 }
 
+// TestBDPSmallFramesDoNotMeasure: frames below MinBDPFrame (a unary call's
+// message) never cost a PING.
+func TestBDPSmallFramesDoNotMeasure(t *testing.T) {
+	e := NewBDPEstimator(DefaultWindowSize)
+	for range 100 {
+		if e.OnData(MinBDPFrame - 1) {
+			t.Fatal("a small frame started a measurement")
+		}
+	}
+	if !e.OnData(MinBDPFrame) {
+		t.Fatal("a frame of MinBDPFrame bytes did not start a measurement")
+	}
+}
+
 func TestBDPSmallSamplesDoNotGrow(t *testing.T) {
 	e := NewBDPEstimator(DefaultWindowSize)
 	now := time.Unix(1000, 0)
 	for i := range 50 {
-		if !e.OnData(100) {
+		if !e.OnData(MinBDPFrame) {
 			t.Fatalf("round %d: no PING asked for", i)
 		}
 		e.PingSent(now)
-		e.OnData(30000) // under two thirds of the window
+		e.OnData(30000 - MinBDPFrame) // under two thirds of the window
 		now = now.Add(time.Millisecond)
 		if w, grow := e.OnPingAck(now); grow || w != 0 {
 			t.Fatalf("round %d: grew to %d", i, w)

@@ -11,6 +11,10 @@ import (
 // are arriving. It holds at least one frame of the default maximum size.
 const readChunk = 32 << 10
 
+// inlineRead is the size of the buffer inside every Reader that takes the
+// first read after an idle period.
+const inlineRead = 512
+
 // ErrBadPreface is returned by ReadPreface when a client does not open with
 // the HTTP/2 connection preface.
 var ErrBadPreface = errors.New("http2: bad connection preface")
@@ -21,9 +25,10 @@ var ErrBadPreface = errors.New("http2: bad connection preface")
 type Reader struct {
 	r            io.Reader
 	maxFrameSize uint32
-	buf          *[]byte // pooled; nil while idle
-	start, end   int     // unread bytes are (*buf)[start:end]
-	small        [HeaderLen]byte
+	cur          []byte  // inline[:] or *buf, at full length; nil while idle
+	buf          *[]byte // pooled; nil unless cur is pooled
+	start, end   int     // unread bytes are cur[start:end]
+	inline       [inlineRead]byte
 	f            Frame
 	// contStream is the stream whose header block is open: the next frame
 	// must be a CONTINUATION on it (RFC 9113 §6.10).
@@ -52,7 +57,7 @@ func (r *Reader) ReadPreface() error {
 		}
 		return err
 	}
-	b := (*r.buf)[r.start : r.start+len(ClientPreface)]
+	b := r.cur[r.start : r.start+len(ClientPreface)]
 	if string(b) != ClientPreface {
 		return ErrBadPreface
 	}
@@ -72,7 +77,7 @@ func (r *Reader) ReadFrame() (*Frame, error) {
 	if err := r.fill(HeaderLen); err != nil {
 		return nil, err
 	}
-	h := ParseHeader((*r.buf)[r.start:])
+	h := ParseHeader(r.cur[r.start:])
 	if h.Length > r.maxFrameSize {
 		// RFC 9113 §4.2: a frame larger than SETTINGS_MAX_FRAME_SIZE is a
 		// FRAME_SIZE_ERROR; we treat it as a connection error in all cases.
@@ -82,7 +87,7 @@ func (r *Reader) ReadFrame() (*Frame, error) {
 	if err := r.fill(n); err != nil {
 		return nil, err
 	}
-	payload := (*r.buf)[r.start+HeaderLen : r.start+n]
+	payload := r.cur[r.start+HeaderLen : r.start+n]
 	r.start += n
 	if err := r.checkSequence(h); err != nil {
 		return nil, err
@@ -117,42 +122,37 @@ func (r *Reader) checkSequence(h Header) error {
 	return nil
 }
 
-// fill makes at least n unread bytes available.
+// fill makes at least n unread bytes available. The first read after the
+// Reader went idle lands in the small inline buffer, so a short exchange
+// (a unary call, a PING) costs one read call and no pooled buffer; when more
+// bytes are needed than that read brought, the Reader moves to a pooled
+// buffer big enough for a whole frame and keeps it until it is idle again.
 func (r *Reader) fill(n int) error {
 	for r.end-r.start < n {
-		if r.buf == nil {
-			// Idle: wait for the first bytes without holding a buffer.
-			k := min(n, HeaderLen)
-			m, err := io.ReadFull(r.r, r.small[:k])
-			if m > 0 {
-				// Keep what arrived even if the read failed: after a
-				// timeout the caller may read again, and the stream must
-				// resume where it stopped.
-				r.buf = bufpool.Get(max(readChunk, n))
-				*r.buf = (*r.buf)[:cap(*r.buf)]
-				r.start, r.end = 0, copy(*r.buf, r.small[:m])
-			}
-			if err != nil {
-				return err
-			}
-			continue
-		}
-		b := *r.buf // always at full length while held
-		if len(b)-r.start < n {
-			if n > len(b) {
-				nb := bufpool.Get(n)
-				*nb = (*nb)[:cap(*nb)]
-				r.end = copy(*nb, b[r.start:r.end])
+		switch {
+		case r.cur == nil:
+			r.cur = r.inline[:]
+			r.start, r.end = 0, 0
+		case r.buf == nil || len(r.cur)-r.start < n:
+			// Move to a pooled buffer (or a bigger one), keeping the
+			// unread bytes; compact instead when the buffer is big enough.
+			if r.buf != nil && n <= len(r.cur) {
+				r.end = copy(r.cur, r.cur[r.start:r.end])
 				r.start = 0
+				break
+			}
+			nb := bufpool.Get(max(readChunk, n))
+			*nb = (*nb)[:cap(*nb)]
+			r.end = copy(*nb, r.cur[r.start:r.end])
+			r.start = 0
+			if r.buf != nil {
 				bufpool.Put(r.buf)
-				r.buf = nb
-				b = *nb
-			} else {
-				r.end = copy(b, b[r.start:r.end])
-				r.start = 0
 			}
+			r.buf, r.cur = nb, *nb
 		}
-		m, err := r.r.Read(b[r.end:])
+		// Bytes that arrive are kept even if the read fails: after a
+		// timeout the caller may read again and must resume where it was.
+		m, err := r.r.Read(r.cur[r.end:])
 		r.end += m
 		if err != nil {
 			if r.end-r.start >= n {
@@ -172,8 +172,9 @@ func (r *Reader) release() {
 	if r.buf != nil {
 		bufpool.Put(r.buf)
 		r.buf = nil
-		r.start, r.end = 0, 0
 	}
+	r.cur = nil
+	r.start, r.end = 0, 0
 }
 
 // Close releases the Reader's buffer. Frames returned before are invalid.
