@@ -99,7 +99,9 @@ type Config struct {
 	// block for long; it may call the Node.
 	OnEvent func(Event)
 	// OnMessage, when set, receives application broadcasts (see
-	// Node.Broadcast). The slice is only valid during the call.
+	// Node.Broadcast), each once. It is called with the node's lock held:
+	// it must return quickly and must not call the Node. The slice is
+	// only valid during the call.
 	OnMessage func(b []byte)
 }
 
@@ -117,7 +119,7 @@ func LAN() Config {
 		GossipInterval:        200 * time.Millisecond,
 		GossipNodes:           3,
 		PacketSize:            1400,
-		MaxQueue:              4096,
+		MaxQueue:              1024,
 		PushPullInterval:      30 * time.Second,
 		FastSyncInterval:      time.Second,
 		MaxConcurrentPushPull: 128,

@@ -89,7 +89,7 @@ func (nw *MemNetwork) route(from *MemTransport, to string) (dst *MemTransport, d
 	nw.mu.Lock()
 	defer nw.mu.Unlock()
 	dst = nw.ends[to]
-	if dst == nil || dst.group != from.group {
+	if dst == nil || dst.group != from.group || from.noPackets || dst.noPackets {
 		return nil, 0, false, false
 	}
 	c := nw.cond
@@ -135,8 +135,11 @@ type MemTransport struct {
 	addr  string
 	group int
 	slow  time.Duration
-	h     Handler
-	up    bool
+	// noPackets drops every packet to and from the endpoint, as a
+	// firewall that lets TCP through but not UDP.
+	noPackets bool
+	h         Handler
+	up        bool
 	// counters, read with Counters
 	packets, bytes, streams, streamBytes uint64
 }
@@ -170,6 +173,14 @@ func (t *MemTransport) Close() error {
 func (t *MemTransport) SetSlow(d time.Duration) {
 	t.nw.mu.Lock()
 	t.slow = d
+	t.nw.mu.Unlock()
+}
+
+// BlockPackets drops every packet to and from this endpoint while block is
+// true; streams still pass, as through a firewall that blocks only UDP.
+func (t *MemTransport) BlockPackets(block bool) {
+	t.nw.mu.Lock()
+	t.noPackets = block
 	t.nw.mu.Unlock()
 }
 

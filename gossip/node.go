@@ -63,6 +63,11 @@ type Node struct {
 
 	updates *queue
 	user    *queue
+	// application broadcasts: our sequence, and those recently seen
+	userSeq  uint32
+	seenSet  map[userKey]struct{}
+	seenRing []userKey
+	seenNext int
 
 	pushPulls  int  // push-pulls being answered
 	converging bool // the last push-pull taught something
@@ -115,6 +120,7 @@ func New(cfg Config) (*Node, error) {
 		susp:    make(map[string]*suspicion),
 		updates: newQueue(cfg.MaxQueue),
 		user:    newQueue(cfg.MaxQueue),
+		seenSet: make(map[userKey]struct{}),
 	}
 	n.epoch = n.clock.Now()
 	n.self = identity{name: cfg.Name, addr: cfg.Transport.Addr(), meta: string(encodeMeta(cfg.Meta))}
@@ -239,8 +245,10 @@ func (n *Node) Members() []Member {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	out := make([]Member, 0, len(n.byName))
-	for _, i := range n.byName {
-		out = append(out, n.member(&n.table[i]))
+	for i := range n.table {
+		if n.table[i].used {
+			out = append(out, n.member(&n.table[i]))
+		}
 	}
 	return out
 }
@@ -292,14 +300,54 @@ func (n *Node) Broadcast(b []byte) error {
 	if len(b) > n.cfg.PacketSize/2 {
 		return errors.New("gossip: broadcast larger than half a packet")
 	}
-	m := message{typ: msgUser, payload: b}
 	n.mu.Lock()
 	defer n.unlock()
 	if n.closed {
 		return ErrClosed
 	}
+	n.userSeq++
+	m := message{typ: msgUser, from: []byte(n.self.name), seq: n.userSeq, payload: b}
+	n.seen(userKey{n.self.name, n.userSeq})
 	n.user.add("", appendMessage(nil, &m), false)
 	return nil
+}
+
+// userKey identifies an application broadcast.
+type userKey struct {
+	origin string
+	seq    uint32
+}
+
+// seenBroadcasts is how many broadcast identities a node remembers.
+const seenBroadcasts = 4096
+
+// seen records a broadcast; it reports whether it was already recorded.
+// Call with mu held.
+func (n *Node) seen(k userKey) bool {
+	if _, ok := n.seenSet[k]; ok {
+		return true
+	}
+	if len(n.seenRing) == seenBroadcasts {
+		delete(n.seenSet, n.seenRing[n.seenNext])
+		n.seenRing[n.seenNext] = k
+		n.seenNext = (n.seenNext + 1) % seenBroadcasts
+	} else {
+		n.seenRing = append(n.seenRing, k)
+	}
+	n.seenSet[k] = struct{}{}
+	return false
+}
+
+// handleUser delivers an application broadcast not seen before and passes
+// it on. Call with mu held.
+func (n *Node) handleUser(m *message) {
+	if n.seen(userKey{string(m.from), m.seq}) {
+		return
+	}
+	n.user.add("", appendMessage(nil, m), false)
+	if n.cfg.OnMessage != nil {
+		n.cfg.OnMessage(m.payload)
+	}
 }
 
 // Leave announces that this node is leaving, so that others mark it left
@@ -485,8 +533,8 @@ func (n *Node) Snapshot() *Snapshot {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	s := &Snapshot{entries: make([]snapEntry, 0, n.alive)}
-	for _, i := range n.byName {
-		if e := &n.table[i]; e.state <= StateSuspect {
+	for i := range n.table {
+		if e := &n.table[i]; e.used && e.state <= StateSuspect {
 			s.entries = append(s.entries, snapEntry{id: e.id, inc: e.inc})
 		}
 	}

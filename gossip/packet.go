@@ -171,9 +171,7 @@ func (n *Node) handleMessage(from string, m *message) {
 	case msgDead:
 		n.handleDead(m.inc, string(m.name), string(m.from))
 	case msgUser:
-		if n.cfg.OnMessage != nil {
-			n.cfg.OnMessage(m.payload)
-		}
+		n.handleUser(m)
 	}
 }
 

@@ -97,8 +97,12 @@ func (n *Node) stateBody(join, full bool) []byte {
 		return appendUvarint(b, 0)
 	}
 	b = appendUvarint(b, uint64(len(n.byName)))
-	for _, i := range n.byName {
+	// Table order, not map order: a simulation must replay exactly.
+	for i := range n.table {
 		e := &n.table[i]
+		if !e.used {
+			continue
+		}
 		id := e.id.Value()
 		b = append(b, byte(e.state))
 		b = appendUvarint(b, uint64(e.inc))

@@ -213,6 +213,8 @@ func appendMessage(b []byte, m *message) []byte {
 		b = appendBytes(b, m.name)
 		b = appendBytes(b, m.from)
 	case msgUser:
+		b = appendBytes(b, m.from)
+		b = appendUvarint(b, uint64(m.seq))
 		b = appendBytes(b, m.payload)
 	case msgPushPull:
 		var f byte
@@ -265,6 +267,8 @@ func decodeMessage(b []byte) (m message, rest []byte, err error) {
 		m.name = r.name()
 		m.from = r.name()
 	case msgUser:
+		m.from = r.name()
+		m.seq = uint32(r.uvarint(1<<32 - 1))
 		m.payload = r.bytes(maxPacketLen)
 	case msgPushPull:
 		f := r.byte()
