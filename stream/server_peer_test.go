@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"net"
@@ -267,5 +268,45 @@ func TestServerConnectionPreface(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
+	}
+}
+
+// TestServerContinuationFlood checks RFC 9113 §10.5 for a header block that
+// never ends: the server must close the connection once the block passes
+// its cap, having read a bounded number of bytes. On a pipe every byte
+// written was read by the server, so the count bounds what it buffered.
+func TestServerContinuationFlood(t *testing.T) {
+	const maxList = 16 << 10
+	_, p := rawClient(t, &Config{MaxHeaderListSize: maxList}, hold)
+	// Each fragment is whole literal fields, never indexed.
+	var field []byte
+	field = append(field, 0x00, 7)
+	field = append(field, "x-flood"...)
+	field = append(field, 100)
+	field = append(field, strings.Repeat("f", 100)...)
+	fragment := bytes.Repeat(field, 16000/len(field))
+
+	written := make(chan int, 1)
+	go func() {
+		n := 0
+		err := p.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: p.EncodeHeaders(requestKV("/flood")...)})
+		for i := 0; err == nil && i < 4096; i++ {
+			n += len(fragment) + 9
+			err = p.WriteContinuation(1, false, fragment)
+		}
+		written <- n
+	}()
+	if _, err := p.ExpectGoAway(http2.ErrCodeEnhanceYourCalm); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.ExpectClosed(); err != nil {
+		t.Fatal(err)
+	}
+	n := within(t, "the flood to stop", written)
+	t.Logf("the server closed the connection after %d bytes of the block", n)
+	// hpack caps a block at max(64 KiB, 4 × the list limit), frame headers
+	// included; one more fragment may be in flight.
+	if limit := 64<<10 + 2*(len(fragment)+9); n > limit {
+		t.Fatalf("server read %d bytes of one header block, want at most %d", n, limit)
 	}
 }

@@ -265,15 +265,28 @@ func isReset(code frame.ErrCode, remote bool) func(any) error {
 // open opens a stream on our client; the Peer reads its HEADERS.
 func open(id uint32, end bool) step {
 	return func(e *env) error {
-		s, err := e.c.NewStream(context.Background(), request("/test"), end)
-		if err != nil {
+		// On a pipe, NewStream's write waits for the Peer to read.
+		type result struct {
+			s   *Stream
+			err error
+		}
+		opened := make(chan result, 1)
+		go func() {
+			s, err := e.c.NewStream(context.Background(), request("/test"), end)
+			opened <- result{s, err}
+		}()
+		if err := expectHeaders(id, end)(e); err != nil {
 			return err
 		}
-		if s.ID() != id {
-			return fmt.Errorf("stream ID %d, want %d", s.ID(), id)
+		r := <-opened
+		if r.err != nil {
+			return r.err
 		}
-		e.streams[id] = s
-		return expectHeaders(id, end)(e)
+		if r.s.ID() != id {
+			return fmt.Errorf("stream ID %d, want %d", r.s.ID(), id)
+		}
+		e.streams[id] = r.s
+		return nil
 	}
 }
 
@@ -320,6 +333,46 @@ func connFails(code frame.ErrCode) step {
 		var ce *ConnError
 		if !errors.As(e.c.Err(), &ce) || ce.Code != code {
 			return fmt.Errorf("connection error %v, want code %v", e.c.Err(), code)
+		}
+		return nil
+	}
+}
+
+func writeGoAway(last uint32, code http2.ErrCode) step {
+	return func(e *env) error { return e.p.WriteGoAway(last, code, []byte("test")) }
+}
+
+// respondOn answers stream id as a server: headers, body, trailers.
+func respondOn(id uint32, body string) step {
+	return func(e *env) error {
+		if err := e.p.WriteHeaderBlock(id, false, ":status", "200", "content-type", "application/grpc"); err != nil {
+			return err
+		}
+		if err := e.p.WriteData(id, false, []byte(body)); err != nil {
+			return err
+		}
+		return e.p.WriteHeaderBlock(id, true, "grpc-status", "0")
+	}
+}
+
+// newStreamFails checks that our client cannot open a stream, with want.
+func newStreamFails(want error) step {
+	return func(e *env) error {
+		_, err := e.c.NewStream(context.Background(), request("/test"), true)
+		if !errors.Is(err, want) {
+			return fmt.Errorf("NewStream: %v, want %v", err, want)
+		}
+		return nil
+	}
+}
+
+// isGoAway checks a stream error for a *GoAwayError.
+func isGoAway(last uint32, unprocessed bool) func(any) error {
+	return func(v any) error {
+		err, _ := v.(error)
+		var ge *GoAwayError
+		if !errors.As(err, &ge) || ge.LastStreamID != last || ge.Unprocessed != unprocessed {
+			return fmt.Errorf("stream error %v, want a GoAwayError with last ID %d, Unprocessed %v", err, last, unprocessed)
 		}
 		return nil
 	}

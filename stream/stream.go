@@ -276,8 +276,13 @@ func (s *Stream) writableLocked() error {
 	return nil
 }
 
+// maxDataBatch bounds the DATA queued in one batch of frames, so a large
+// write does not copy more than this into the connection's queue at once.
+const maxDataBatch = 256 << 10
+
 // WriteData sends p as DATA, in as many frames as the peer's frame size and
-// flow-control windows require, waiting for window as needed. With
+// flow-control windows require, waiting for window as needed. All the
+// frames the windows allow (up to 256 KiB) leave in one write call. With
 // endStream the last frame ends our side of the stream. It returns early
 // with the stream's error if the stream is reset meanwhile.
 func (s *Stream) WriteData(p []byte, endStream, flush bool) error {
@@ -295,7 +300,7 @@ func (s *Stream) WriteData(p []byte, endStream, flush bool) error {
 				c.mu.Unlock()
 				return err
 			}
-			n = min(int64(len(p)), s.sendWin.Available(), c.sendWin.Available(), int64(c.peer.MaxFrameSize))
+			n = min(int64(len(p)), s.sendWin.Available(), c.sendWin.Available(), maxDataBatch)
 			if n > 0 || len(p) == 0 {
 				break
 			}
@@ -313,9 +318,18 @@ func (s *Stream) WriteData(p []byte, endStream, flush bool) error {
 			s.localDone = true
 			c.maybeCloseLocked(s)
 		}
+		maxFrame := int64(c.peer.MaxFrameSize)
 		c.mu.Unlock()
-		buf := c.w.Start()
-		buf = frame.AppendData(buf, s.id, end, p[:n])
+		buf := c.w.StartSize(int(n) + int(n/maxFrame+1)*frame.HeaderLen)
+		chunk := p[:n]
+		for {
+			k := min(int64(len(chunk)), maxFrame)
+			buf = frame.AppendData(buf, s.id, end && k == int64(len(chunk)), chunk[:k])
+			chunk = chunk[k:]
+			if len(chunk) == 0 {
+				break
+			}
+		}
 		mode := flushMode(flush)
 		if !last {
 			mode = frame.Flush // a partial write is waiting for window: send what we have
