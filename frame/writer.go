@@ -91,6 +91,22 @@ func (w *Writer) Start() []byte {
 	return *w.pend
 }
 
+// StartSize is Start for a caller about to append about n bytes: the queue
+// it returns has room for them, taken from the buffer pool rather than
+// grown by append.
+func (w *Writer) StartSize(n int) []byte {
+	w.mu.Lock()
+	if w.pend == nil {
+		w.pend = bufpool.Get(max(4<<10, n))
+	} else if cap(*w.pend)-len(*w.pend) < n {
+		nb := bufpool.Get(len(*w.pend) + n)
+		*nb = append(*nb, *w.pend...)
+		bufpool.Put(w.pend)
+		w.pend = nb
+	}
+	return *w.pend
+}
+
 // Finish stores the queue that Start returned, grown by the caller, and
 // unlocks. It returns the first write error the connection saw, if any.
 func (w *Writer) Finish(buf []byte, mode FlushMode) error {
