@@ -59,21 +59,29 @@ func (c *simCluster) allSee(name string, st State) bool {
 }
 
 func TestNoFalsePositivesUnderLoss(t *testing.T) {
-	for _, loss := range []float64{0.05, 0.10} {
-		c := newSimCluster(t, 11, Conditions{Delay: time.Millisecond, Jitter: 2 * time.Millisecond, Retransmit: 200 * time.Millisecond}, nil)
+	for _, tc := range []struct {
+		loss     float64
+		fallback bool
+	}{{0.05, true}, {0.10, true}, {0.05, false}, {0.10, false}} {
+		loss := tc.loss
+		c := newSimCluster(t, 11, Conditions{Delay: time.Millisecond, Jitter: 2 * time.Millisecond, Retransmit: 200 * time.Millisecond}, func(int) Config {
+			cfg := LAN()
+			cfg.StreamFallback = tc.fallback
+			return cfg
+		})
 		d := countDeaths(c)
 		c.startConverged(t, 48)
 		c.net.SetConditions(Conditions{Loss: loss, Delay: time.Millisecond, Jitter: 2 * time.Millisecond, Retransmit: 200 * time.Millisecond})
 		c.run(90 * time.Second)
 		if d.total() != 0 {
-			t.Errorf("loss %.0f%%: %d false dead declarations: %v", loss*100, d.total(), d.dead)
+			t.Errorf("loss %.0f%%, stream fallback %v: %d false dead declarations: %v", loss*100, tc.fallback, d.total(), d.dead)
 		}
 		var failures uint64
 		for _, n := range c.live() {
 			failures += n.Stats().ProbeFailures
 		}
 		c.shutdown()
-		t.Logf("loss %.0f%%: no member declared dead; %d probes failed along the way", loss*100, failures)
+		t.Logf("loss %.0f%%, stream fallback %v: no member declared dead; %d probes failed along the way", loss*100, tc.fallback, failures)
 	}
 }
 
@@ -176,19 +184,25 @@ func TestIsolatedMemberRejoins(t *testing.T) {
 	defer c.shutdown()
 	c.startConverged(t, 8)
 	c.net.Partition(nil, []string{addrOf(5)})
-	// Alone, n5 blames itself first (Lifeguard stretches its probes), so
-	// it takes a while to give up on everyone else.
-	if _, ok := c.runUntil(150*time.Second, 100*time.Millisecond, func() bool { return c.nodes[5].NumAlive() == 1 && c.allSee("n5", StateDead) }); !ok {
+	if _, ok := c.runUntil(30*time.Second, 100*time.Millisecond, func() bool { return c.allSee("n5", StateDead) }); !ok {
 		t.Fatal("isolation not detected")
+	}
+	// Alone, n5 blames itself first (Lifeguard stretches its probes) and
+	// gives up on the others only slowly; heal before it has.
+	c.run(30 * time.Second)
+	if h := c.nodes[5].Health(); h == 0 {
+		t.Fatal("isolated member did not lower its own health")
 	}
 	inc := c.nodes[5].Incarnation()
 	c.net.Partition()
-	if _, ok := c.runUntil(60*time.Second, 100*time.Millisecond, c.converged); !ok {
+	el, ok := c.runUntil(60*time.Second, 100*time.Millisecond, func() bool { return c.converged() && c.allSee("n5", StateAlive) })
+	if !ok {
 		t.Fatal("isolated member did not rejoin by itself")
 	}
 	if c.nodes[5].Incarnation() <= inc {
 		t.Fatal("rejoined without raising its incarnation")
 	}
+	t.Logf("rejoined %v after the network healed", el)
 }
 
 func TestStreamFallbackKeepsUDPBlockedMemberAlive(t *testing.T) {

@@ -139,19 +139,30 @@ func (n *Node) HandlePacket(from string, b []byte) {
 			return
 		}
 	}
-	// Alive messages first: they carry joins and refutations.
-	for i := range msgs {
-		if msgs[i].typ == msgAlive {
-			n.handleMessage(from, &msgs[i])
-		}
-	}
-	for i := range msgs {
-		if msgs[i].typ != msgAlive {
-			n.handleMessage(from, &msgs[i])
+	// Alive messages first: they carry joins and refutations. Then
+	// suspicions and deaths, so that a ping carrying a suspicion of us is
+	// answered by an ack carrying our refutation.
+	for pass := 0; pass < 3; pass++ {
+		for i := range msgs {
+			if handlingPass(msgs[i].typ) == pass {
+				n.handleMessage(from, &msgs[i])
+			}
 		}
 	}
 	clear(msgs)
 	n.scratch = msgs[:0]
+}
+
+// handlingPass orders the messages of one packet: alive, then suspect and
+// dead, then the rest.
+func handlingPass(t msgType) int {
+	switch t {
+	case msgAlive:
+		return 0
+	case msgSuspect, msgDead:
+		return 1
+	}
+	return 2
 }
 
 func (n *Node) handleMessage(from string, m *message) {

@@ -110,12 +110,14 @@ func (n *Node) handleSuspect(inc uint32, name, from string) {
 	m := message{typ: msgSuspect, inc: inc, name: []byte(name), from: []byte(from)}
 	n.queueUpdate(name, &m)
 	n.emit(EventSuspect, e)
-	if n.cfg.Lifeguard && from != n.self.name && n.probeOf == "" {
-		// Probe the suspect soon, with a probability that keeps the
-		// expected number of such probes small at any cluster size:
-		// the probe confirms a real failure quickly and carries the
-		// suspicion to a live member, which refutes it at once.
-		if n.rng.Float64()*float64(n.alive) < 2*float64(n.cfg.IndirectChecks) {
+	if n.cfg.Lifeguard {
+		// Probe the suspect at the next tick: always when the suspicion
+		// is ours, else with a probability that keeps the expected
+		// number of such probes small at any cluster size. The probe
+		// carries the suspicion to the member (buddy system), whose
+		// ack carries its refutation straight back; to a dead member
+		// it is an independent confirmation.
+		if from == n.self.name || (n.probeOf == "" && n.rng.Float64()*float64(n.alive) < 2*float64(n.cfg.IndirectChecks)) {
 			n.probeOf = name
 		}
 	}
