@@ -71,6 +71,7 @@ type Conn struct {
 	nLocal     uint32       // open streams we initiated
 	nPeer      uint32       // open streams the peer initiated
 	nActive    atomic.Int32 // nLocal+nPeer, read without c.mu by the writer's hint
+	peerSeen   bool         // the peer's first SETTINGS arrived
 	goAwaySent bool
 	goAwayID   uint32
 	goAway     *GoAwayError
@@ -437,6 +438,7 @@ func (c *Conn) onSettings(f *frame.Frame) error {
 		}
 		c.peer.Apply(p)
 	}
+	c.peerSeen = true
 	c.sendCond.Broadcast()
 	c.mu.Unlock()
 	buf := c.w.Start()

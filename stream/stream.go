@@ -64,7 +64,10 @@ func (c *Conn) OpenStream(ctx context.Context, fields []hpack.HeaderField, endSt
 	}
 	c.mu.Lock()
 	var stop func() bool
-	for c.err == nil && !c.draining && c.nLocal >= c.peer.MaxConcurrentStreams {
+	// Until the server's SETTINGS arrive its limit is unknown, and streams
+	// over it would be refused (RFC 9113 §5.1.2); they are its preface, so
+	// the wait is one round trip at most, and only on a new connection.
+	for c.err == nil && !c.draining && (!c.peerSeen || c.nLocal >= c.peer.MaxConcurrentStreams) {
 		if err := ctx.Err(); err != nil {
 			c.mu.Unlock()
 			if stop != nil {
