@@ -239,8 +239,21 @@ func (c *Conn) Shutdown(ctx context.Context) error {
 		stop()
 	}
 	c.mu.Unlock()
-	c.Close()
+	if ctx.Err() == nil {
+		c.closeWhenWritten()
+	} else {
+		c.Close()
+	}
 	return ctx.Err()
+}
+
+// closeWhenWritten closes the connection once the frames already queued
+// (the last frames of the streams that just finished) have been written.
+// Close alone would cut a write in progress on another goroutine and lose
+// them.
+func (c *Conn) closeWhenWritten() {
+	c.awaitWriter()
+	c.Close()
 }
 
 // NumStreams reports the number of open streams.
@@ -646,7 +659,7 @@ func (c *Conn) fail(err error, fromReader bool) {
 // deadline. Finish returns at once when another goroutine is writing, and
 // closing the socket under that write would lose the GOAWAY just queued
 // behind it; RFC 9113 §5.4.1 asks for GOAWAY before a connection error
-// closes the connection. Only errors wait: Close stays immediate.
+// closes the connection, or a graceful end closes it. Close stays immediate.
 func (c *Conn) awaitWriter() {
 	deadline := time.Now().Add(c.cfg.WriteTimeout)
 	for !c.w.Idle() && c.w.Err() == nil && time.Now().Before(deadline) {

@@ -208,3 +208,105 @@ func TestServerShutdown(t *testing.T) {
 		within(t, "the client to close", client.Done())
 	})
 }
+
+// TestServerClose checks a hard Close with a stream in flight: the
+// handler and the client's stream end with errors, both ends close.
+func TestServerClose(t *testing.T) {
+	forTransports(t, func(t *testing.T, tr transport) {
+		entered := make(chan struct{})
+		client, server := startPair(t, tr, nil, nil, func(s *Stream) {
+			close(entered)
+			<-s.Done()
+		})
+		s, err := client.NewStream(context.Background(), request("/hold"), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		within(t, "the handler", entered)
+		server.Close()
+		if _, err := s.Header(); err == nil {
+			t.Fatal("Header succeeded on a closed connection")
+		}
+		within(t, "the client to close", client.Done())
+		waitConn(t, server)
+	})
+}
+
+// TestStreamIDsRunOut checks RFC 9113 §5.1.1: once the client has used the
+// last stream ID, NewStream reports ErrConnDraining, and the streams in
+// flight still finish.
+func TestStreamIDsRunOut(t *testing.T) {
+	forTransports(t, func(t *testing.T, tr transport) {
+		release := make(chan struct{})
+		client, _ := startPair(t, tr, nil, nil, func(s *Stream) {
+			<-release
+			echo(s)
+		})
+		buf := client.w.Start() // nextID is guarded by the writer
+		client.nextID = maxStreamID - 2
+		client.w.Finish(buf, frame.NoFlush)
+
+		results := make(chan error, 2)
+		for _, id := range []uint32{maxStreamID - 2, maxStreamID} {
+			s, err := client.NewStream(context.Background(), request("/last"), false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.ID() != id {
+				t.Fatalf("stream ID %d, want %d", s.ID(), id)
+			}
+			go func() {
+				err := s.WriteData([]byte("last"), true, true)
+				if err == nil {
+					var got []byte
+					got, err = io.ReadAll(s)
+					if err == nil {
+						err = checkBody(got, []byte("last"))
+					}
+				}
+				results <- err
+			}()
+		}
+		if _, err := client.NewStream(context.Background(), request("/none"), true); !errors.Is(err, ErrConnDraining) {
+			t.Fatalf("NewStream after the last ID: %v, want ErrConnDraining", err)
+		}
+		close(release)
+		for range 2 {
+			if err := within(t, "a stream in flight", results); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+}
+
+// TestBDPGrowsWindow checks that a large transfer grows the receive window
+// beyond the initial 64 KiB: the server announces a larger
+// SETTINGS_INITIAL_WINDOW_SIZE, which the client sees.
+func TestBDPGrowsWindow(t *testing.T) {
+	forTransports(t, func(t *testing.T, tr transport) {
+		client, server := startPair(t, tr, nil, nil, func(s *Stream) {
+			io.Copy(io.Discard, s)
+			s.WriteHeaders(append(okResponse[:2:2], okTrailers...), true, true)
+		})
+		s, err := client.NewStream(context.Background(), request("/upload"), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.WriteData(pattern(16<<20), true, true); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Header(); err != nil {
+			t.Fatal(err)
+		}
+		// The server's window may still be growing: ask for the settings it
+		// sent before its response, which the client applied in order.
+		got := client.PeerSettings().InitialWindowSize
+		server.mu.Lock()
+		announced := server.streamWin
+		server.mu.Unlock()
+		t.Logf("stream window %d announced; client sees %d", announced, got)
+		if got <= 64<<10 {
+			t.Fatalf("the client sees an initial window of %d after 16 MiB, want it grown past 64 KiB", got)
+		}
+	})
+}

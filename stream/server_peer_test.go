@@ -2,6 +2,7 @@ package stream
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -308,5 +309,59 @@ func TestServerContinuationFlood(t *testing.T) {
 	// included; one more fragment may be in flight.
 	if limit := 64<<10 + 2*(len(fragment)+9); n > limit {
 		t.Fatalf("server read %d bytes of one header block, want at most %d", n, limit)
+	}
+}
+
+// TestServerShutdownFrames checks the frames of a graceful shutdown (RFC
+// 9113 §6.8): GOAWAY with 2^31-1, a PING, then GOAWAY with the real last
+// stream ID once the PING is answered; a stream opened after that is
+// ignored, the stream in flight finishes, and the connection closes.
+func TestServerShutdownFrames(t *testing.T) {
+	srv, p := rawClient(t, nil, echo)
+	e := &env{p: p, c: srv}
+	if err := writeRequest(1, false)(e); err != nil {
+		t.Fatal(err)
+	}
+	if err := expectAlive(e); err != nil { // the server has seen stream 1
+		t.Fatal(err)
+	}
+	shut := make(chan error, 1)
+	go func() { shut <- srv.Shutdown(context.Background()) }()
+	ga, err := p.ExpectGoAway(http2.ErrCodeNo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ga.LastStreamID != maxWindow {
+		t.Fatalf("first GOAWAY with last stream %d, want 2^31-1", ga.LastStreamID)
+	}
+	f, err := readUntil(p, "PING", func(f http2.Frame) bool {
+		pf, ok := f.(*http2.PingFrame)
+		return ok && !pf.IsAck()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.WritePing(true, f.(*http2.PingFrame).Data); err != nil {
+		t.Fatal(err)
+	}
+	if ga, err = p.ExpectGoAway(http2.ErrCodeNo); err != nil {
+		t.Fatal(err)
+	}
+	if ga.LastStreamID != 1 {
+		t.Fatalf("second GOAWAY with last stream %d, want 1", ga.LastStreamID)
+	}
+	for i, st := range []step{
+		writeRequest(3, true), writeData(1, true, []byte("abc")),
+		expectHeaders(1, false), expectData(1, "abc", false), expectHeaders(1, true),
+	} {
+		if err := st(e); err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+	}
+	if err := p.ExpectClosed(); err != nil {
+		t.Fatal(err)
+	}
+	if err := within(t, "Shutdown", shut); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -434,7 +434,7 @@ func (c *Conn) closeLocked(s *Stream, reset bool) {
 	c.sendCond.Broadcast()
 	if c.draining && len(c.streams) == 0 && c.role == Client && c.err == nil {
 		// Nothing left on a connection that is going away.
-		go c.Close()
+		go c.closeWhenWritten()
 	}
 }
 
