@@ -581,7 +581,7 @@ func (c *Conn) resetStream(id uint32, code frame.ErrCode) {
 	if s := c.streams[id]; s != nil {
 		inc = s.resetLocked(&ResetError{Code: code})
 	} else {
-		c.closed.add(id, true)
+		c.closed.add(id, closedByUs)
 	}
 	c.mu.Unlock()
 	buf := c.w.Start()
@@ -691,30 +691,39 @@ func lingerClose(nc net.Conn) {
 // closedByEndStreamLocked reports whether id is a stream remembered as
 // closed by END_STREAM both ways rather than by RST_STREAM.
 func (c *Conn) closedByEndStreamLocked(id uint32) bool {
-	found, reset := c.closed.lookup(id)
-	return found && !reset
+	return c.closed.lookup(id) == closedNormally
 }
 
-// closedStreams remembers how recently closed streams ended, to give the
-// error RFC 9113 §5.1 asks for frames that arrive on them.
+// closedHow says how a stream was closed, which decides what RFC 9113 §5.1
+// asks for frames that still arrive on it.
+type closedHow uint8
+
+const (
+	closedUnknown  closedHow = iota // not remembered
+	closedNormally                  // END_STREAM both ways: frames are a connection error
+	closedByPeer                    // the peer's RST_STREAM: frames are a stream error
+	closedByUs                      // our RST_STREAM: frames in flight are ignored
+)
+
+// closedStreams remembers how recently closed streams ended.
 type closedStreams struct {
-	ids   [64]uint32
-	reset [64]bool
-	next  int
+	ids  [64]uint32
+	how  [64]closedHow
+	next int
 }
 
-func (c *closedStreams) add(id uint32, reset bool) {
+func (c *closedStreams) add(id uint32, how closedHow) {
 	c.ids[c.next] = id
-	c.reset[c.next] = reset
+	c.how[c.next] = how
 	c.next = (c.next + 1) % len(c.ids)
 }
 
-// lookup returns whether id is remembered and whether it was reset.
-func (c *closedStreams) lookup(id uint32) (found, reset bool) {
+// lookup returns how id was closed, or closedUnknown.
+func (c *closedStreams) lookup(id uint32) closedHow {
 	for i, v := range c.ids {
 		if v == id && id != 0 {
-			return true, c.reset[i]
+			return c.how[i]
 		}
 	}
-	return false, false
+	return closedUnknown
 }

@@ -68,13 +68,18 @@ func (c *Conn) onRequestHeaders(id uint32, end bool, fields []hpack.HeaderField,
 		return c.onTrailers(s, end, fields, tooLarge)
 	}
 	if id <= c.lastPeerID {
-		found, reset := c.closed.lookup(id)
+		how := c.closed.lookup(id)
 		c.mu.Unlock()
-		switch {
-		case found && reset:
-			// RFC 9113 §5.1: frames after RST_STREAM are a stream error.
+		switch how {
+		case closedByUs:
+			// RFC 9113 §5.1: frames that were in flight when we sent
+			// RST_STREAM are ignored (the block was decoded for HPACK).
+			return nil
+		case closedByPeer:
+			// RFC 9113 §5.1: frames after receiving RST_STREAM are a
+			// stream error.
 			return &frame.StreamError{StreamID: id, Code: frame.ErrCodeStreamClosed, Reason: "HEADERS on a reset stream"}
-		case found:
+		case closedNormally:
 			// RFC 9113 §5.1: frames after END_STREAM on a closed stream.
 			return &frame.ConnError{Code: frame.ErrCodeStreamClosed, Reason: "HEADERS on a closed stream"}
 		}
@@ -87,7 +92,7 @@ func (c *Conn) onRequestHeaders(id uint32, end bool, fields []hpack.HeaderField,
 		return nil // RFC 9113 §6.8: streams above the last ID are ignored
 	}
 	if tooLarge {
-		c.closed.add(id, true)
+		c.closed.add(id, closedByUs)
 		c.mu.Unlock()
 		c.rejectRequest(id, end, "431")
 		return nil
@@ -154,6 +159,9 @@ func (c *Conn) onResponseHeaders(id uint32, end bool, fields []hpack.HeaderField
 		c.mu.Unlock()
 		if idle {
 			return &frame.ConnError{Code: frame.ErrCodeProtocol, Reason: "HEADERS on idle stream"}
+		}
+		if c.closed.lookup(id) == closedByUs {
+			return nil // in flight when we reset it (RFC 9113 §5.1)
 		}
 		return &frame.StreamError{StreamID: id, Code: frame.ErrCodeStreamClosed, Reason: "HEADERS on a closed stream"}
 	}
@@ -245,6 +253,13 @@ func (c *Conn) onData(f *frame.Frame) error {
 		c.mu.Unlock()
 		c.queueWindowUpdate(0, inc, frame.FlushAsync)
 		return &frame.ConnError{Code: frame.ErrCodeStreamClosed, Reason: "DATA on a closed stream"}
+	case s == nil && c.closed.lookup(f.StreamID) == closedByUs:
+		// RFC 9113 §5.1: DATA in flight when we reset the stream is
+		// ignored; only the connection window is given back.
+		inc := c.recvWin.Consume(n)
+		c.mu.Unlock()
+		c.queueWindowUpdate(0, inc, frame.FlushAsync)
+		return nil
 	case s == nil || s.remoteDone:
 		serr = &frame.StreamError{StreamID: f.StreamID, Code: frame.ErrCodeStreamClosed, Reason: "DATA on a closed stream"}
 	case !s.gotHeader:

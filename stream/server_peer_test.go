@@ -48,6 +48,14 @@ func TestServerMisbehavingClient(t *testing.T) {
 		{name: "5.1/closed-after-RST_STREAM/HEADERS", steps: []step{
 			writeRequest(1, false), writeRST(1, http2.ErrCodeCancel), writeHeaders(1, true, "x-trailer", "v"),
 			expectRST(1, http2.ErrCodeStreamClosed), expectAlive}},
+		// §5.1: frames in flight on a stream we reset are ignored: no
+		// RST_STREAM answers them and the connection goes on.
+		{name: "5.1/closed-after-our-RST_STREAM/DATA-ignored", cfg: &Config{MaxConcurrentStreams: 1}, steps: []step{
+			writeRequest(1, false), writeRequest(3, false), expectRST(3, http2.ErrCodeRefusedStream),
+			writeData(3, false, []byte("in flight")), expectAlive}},
+		{name: "5.1/closed-after-our-RST_STREAM/HEADERS-ignored", cfg: &Config{MaxConcurrentStreams: 1}, steps: []step{
+			writeRequest(1, false), writeRequest(3, false), expectRST(3, http2.ErrCodeRefusedStream),
+			writeHeaders(3, true, "x-trailer", "v"), expectAlive}},
 		// §5.1: closed after END_STREAM both ways: frames other than
 		// WINDOW_UPDATE, RST_STREAM and PRIORITY are a connection error
 		// STREAM_CLOSED.

@@ -400,7 +400,11 @@ func (s *Stream) resetLocked(err error) uint32 {
 	s.cond.Broadcast()
 	c.sendCond.Broadcast()
 	if !s.closed {
-		c.closeLocked(s, true)
+		how := closedByUs
+		if re, ok := err.(*ResetError); !ok || re.Remote {
+			how = closedByPeer // reset by the peer, or the peer's GOAWAY
+		}
+		c.closeLocked(s, how)
 	}
 	if dropped > 0 {
 		return c.recvWin.Consume(int64(dropped))
@@ -412,11 +416,11 @@ func (s *Stream) resetLocked(err error) uint32 {
 // have ended it (RFC 9113 §5.1 "closed"). Unread data stays readable.
 func (c *Conn) maybeCloseLocked(s *Stream) {
 	if s.localDone && s.remoteDone && !s.closed {
-		c.closeLocked(s, false)
+		c.closeLocked(s, closedNormally)
 	}
 }
 
-func (c *Conn) closeLocked(s *Stream, reset bool) {
+func (c *Conn) closeLocked(s *Stream, how closedHow) {
 	s.closed = true
 	if c.streams[s.id] == s {
 		delete(c.streams, s.id)
@@ -427,7 +431,7 @@ func (c *Conn) closeLocked(s *Stream, reset bool) {
 		}
 	}
 	c.nActive.Add(-1)
-	c.closed.add(s.id, reset)
+	c.closed.add(s.id, how)
 	if s.done != nil {
 		close(s.done)
 	}
