@@ -7,6 +7,7 @@ type bcast struct {
 	sent    int
 	stale   bool // superseded by a newer update about the same member
 	alive   bool
+	packet  uint64 // the last packet it was put in
 }
 
 // queue holds pending updates in tiers by transmit count; within a tier the
@@ -95,8 +96,9 @@ func (q *queue) len() int { return q.live }
 
 // take appends pending updates to dst while they fit in budget bytes and
 // counts one transmission for each; updates sent limit times are retired.
-// It reports whether an alive message was taken.
-func (q *queue) take(dst []byte, budget, limit int) ([]byte, bool) {
+// Updates already in packet (a number unique to the packet being filled)
+// are left out. It reports whether an alive message was taken.
+func (q *queue) take(dst []byte, budget, limit int, packet uint64) ([]byte, bool) {
 	var moved []*bcast
 	alive := false
 	for t := 0; t < len(q.tiers) && budget > 2; t++ {
@@ -109,7 +111,7 @@ func (q *queue) take(dst []byte, budget, limit int) ([]byte, bool) {
 				q.stale--
 				continue
 			}
-			if len(it.b) > budget {
+			if len(it.b) > budget || it.packet == packet {
 				skipped = append(skipped, it)
 				if len(skipped) >= 8 {
 					i--
@@ -119,6 +121,7 @@ func (q *queue) take(dst []byte, budget, limit int) ([]byte, bool) {
 			}
 			dst = append(dst, it.b...)
 			budget -= len(it.b)
+			it.packet = packet
 			alive = alive || it.alive
 			it.sent++
 			if it.sent >= limit {

@@ -65,12 +65,17 @@ type Node struct {
 	user    *queue
 	// application broadcasts: our sequence, and those recently seen
 	userSeq  uint32
+	packets  uint64 // packets filled, to keep an update out of a packet twice
 	seenSet  map[userKey]struct{}
 	seenRing []userKey
 	seenNext int
 
 	pushPulls  int  // push-pulls being answered
 	converging bool // the last push-pull taught something
+	quietMerge bool // merging a periodic push-pull
+	fastRounds int  // fast push-pulls since one last taught something
+	ppTimer    Timer
+	ppAt       time.Duration // when ppTimer fires
 
 	timers  []Timer
 	scratch []message
@@ -134,7 +139,7 @@ func New(cfg Config) (*Node, error) {
 	n.mu.Lock()
 	n.schedule(n.jitter(n.cfg.ProbeInterval), n.probeTick)
 	n.schedule(n.jitter(n.cfg.GossipInterval), n.gossipTick)
-	n.schedule(n.jitter(n.cfg.PushPullInterval), n.pushPullTick)
+	n.schedulePushPull(n.jitter(n.cfg.PushPullInterval))
 	n.schedule(n.jitter(n.cfg.ReconnectInterval), n.reconnectTick)
 	n.unlock()
 	return n, nil

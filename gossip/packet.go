@@ -90,16 +90,16 @@ func (n *Node) fill(body []byte, size int) ([]byte, bool) {
 	if free <= 0 {
 		return body, false
 	}
-	userLimit := limit
+	n.packets++
 	if n.user.len() > 0 {
-		body, _ = n.user.take(body, free/2, userLimit)
+		body, _ = n.user.take(body, free/2, limit, n.packets)
 	}
 	var alive bool
 	if n.updates.len() > 0 {
-		body, alive = n.updates.take(body, size-len(body), limit)
+		body, alive = n.updates.take(body, size-len(body), limit, n.packets)
 	}
 	if n.user.len() > 0 {
-		body, _ = n.user.take(body, size-len(body), userLimit)
+		body, _ = n.user.take(body, size-len(body), limit, n.packets)
 	}
 	return body, alive
 }

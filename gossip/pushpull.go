@@ -39,14 +39,41 @@ func (n *Node) pushPullInterval() time.Duration {
 	return time.Duration(scale * float64(n.cfg.PushPullInterval))
 }
 
+// maxFastRounds bounds the fast push-pulls in a row that teach nothing
+// new, so that views which keep differing (a member flapping) do not keep
+// everyone at the fast pace.
+const maxFastRounds = 8
+
 func (n *Node) pushPullTick() {
-	n.schedule(n.jitterAround(n.pushPullInterval()), n.pushPullTick)
+	if n.converging {
+		n.fastRounds++
+		if n.fastRounds > maxFastRounds {
+			n.converging, n.fastRounds = false, 0
+		}
+	}
+	n.schedulePushPull(n.jitterAround(n.pushPullInterval()))
 	if n.left {
 		return
 	}
-	n.converging = false
 	if h := n.randomMembers(1, ""); len(h) == 1 {
 		n.pushPull(n.table[h[0]].id.Value().addr, false, nil)
+	}
+}
+
+// schedulePushPull sets the next periodic push-pull d from now.
+func (n *Node) schedulePushPull(d time.Duration) {
+	n.stop(n.ppTimer)
+	n.ppAt = n.now() + d
+	n.ppTimer = n.schedule(d, n.pushPullTick)
+}
+
+// startConverging switches to the fast push-pull pace, bringing the next
+// push-pull forward if it is further away than that.
+func (n *Node) startConverging() {
+	n.converging = true
+	n.fastRounds = 0
+	if d := n.jitterAround(n.cfg.FastSyncInterval); n.ppAt > n.now()+d {
+		n.schedulePushPull(d)
 	}
 }
 
@@ -119,6 +146,11 @@ func (n *Node) stateBody(join, full bool) []byte {
 func (n *Node) merge(m *message) bool {
 	members := len(n.byName)
 	from := string(m.from)
+	// Members new to us from a periodic push-pull are not gossiped on:
+	// whoever learned of them first does that, and anti-entropy spreads
+	// the rest. (A join is gossiped by the member it joined through.)
+	n.quietMerge = !m.join
+	defer func() { n.quietMerge = false }()
 	for i := range m.states {
 		s := &m.states[i]
 		switch s.state {
@@ -137,7 +169,7 @@ func (n *Node) merge(m *message) bool {
 	// a healed partition): push-pull at the fast pace until they are not.
 	learned := len(n.byName) > members
 	if learned {
-		n.converging = true
+		n.startConverging()
 	}
 	return learned
 }
@@ -201,6 +233,17 @@ func (n *Node) applyAnswer(addr string, resp []byte, again bool) error {
 	if len(m.states) > 0 {
 		n.merge(&m)
 	}
+	switch {
+	case m.digest == n.digest:
+		// Same view as the peer: converged as far as we can tell.
+		n.converging, n.fastRounds = false, 0
+	case !n.converging:
+		// Views still differ: keep exchanging at the fast pace.
+		n.converging = true
+		if d := n.jitterAround(n.cfg.FastSyncInterval); n.ppAt > n.now()+d {
+			n.schedulePushPull(d)
+		}
+	}
 	if again && m.digest != n.digest && !n.left {
 		n.exchangeState(addr, n.stateBody(false, true), false, nil)
 	}
@@ -218,7 +261,7 @@ func (n *Node) JoinAsync(addrs []string, done func(joined int, err error)) {
 		}
 		return
 	}
-	n.converging = true
+	n.startConverging()
 	pending, joined := len(addrs), 0
 	var last error
 	if pending == 0 {

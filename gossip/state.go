@@ -66,8 +66,10 @@ func (n *Node) handleAlive(inc uint32, name, addr, meta []byte) {
 	}
 	e = n.setEntry(id.Value().name, id, inc, StateAlive)
 	n.clearSuspicion(id.Value().name)
-	m := message{typ: msgAlive, inc: inc, name: name, addr: addr, meta: meta}
-	n.queueUpdate(id.Value().name, &m)
+	if known || !n.quietMerge {
+		m := message{typ: msgAlive, inc: inc, name: name, addr: addr, meta: meta}
+		n.queueUpdate(id.Value().name, &m)
+	}
 	switch {
 	case !known || prev == StateDead || prev == StateLeft:
 		n.emit(EventJoin, e)

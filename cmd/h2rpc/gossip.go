@@ -54,6 +54,7 @@ func gossipSim(args []string, stdout, stderr io.Writer) int {
 	fs.Int64Var(&s.Seed, "seed", 1, "random seed; the same seed replays the same run")
 	fs.BoolVar(&s.Warm, "warm", false, "start with a full view everywhere instead of a mass join")
 	asJSON := fs.Bool("json", false, "print the figures as JSON")
+	progress := fs.Bool("progress", false, "print the spread of view sizes every simulated second of the join")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -75,6 +76,9 @@ func gossipSim(args []string, stdout, stderr io.Writer) int {
 		// Thousands of full views are a large, long-lived heap: collect
 		// less often.
 		debug.SetGCPercent(400)
+	}
+	if *progress {
+		s.Progress = stderr
 	}
 	res, err := sim.Run(s)
 	if err != nil {

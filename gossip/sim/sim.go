@@ -44,6 +44,9 @@ type Scenario struct {
 	Delay, Jitter time.Duration
 	// Config returns the base configuration of every member; LAN if nil.
 	Config func() gossip.Config
+	// Progress, if set, receives a line per simulated second during the
+	// join: the smallest, median and largest view.
+	Progress io.Writer
 }
 
 // Defaults fills unset fields with the values the command line uses.
@@ -252,6 +255,9 @@ func Run(s Scenario) (*Result, error) {
 		limit := s.Duration / 2
 		for r.now() < limit {
 			r.clock.RunFor(50 * time.Millisecond)
+			if s.Progress != nil && r.now()%time.Second == 0 {
+				r.progress(s.Progress)
+			}
 			if r.fullView() {
 				steady = r.now()
 				res.FullView = Seconds(steady)
@@ -356,6 +362,21 @@ func (r *run) startMassJoin() error {
 	}
 	r.clock.RunFor(0)
 	return firstErr
+}
+
+// progress prints the spread of view sizes.
+func (r *run) progress(w io.Writer) {
+	var sizes []int
+	for _, n := range r.nodes {
+		if n != nil {
+			sizes = append(sizes, n.NumAlive())
+		}
+	}
+	if len(sizes) == 0 {
+		return
+	}
+	sort.Ints(sizes)
+	fmt.Fprintf(w, "t=%v members=%d view min=%d median=%d max=%d\n", r.now(), len(sizes), sizes[0], sizes[len(sizes)/2], sizes[len(sizes)-1])
 }
 
 // fullView reports whether every member sees every member alive.
