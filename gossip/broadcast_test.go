@@ -5,7 +5,9 @@ import (
 	"testing"
 )
 
-func upd(s string) []byte { return appendMessage(nil, &message{typ: msgUser, from: []byte(s), payload: []byte(s)}) }
+func upd(s string) []byte {
+	return appendMessage(nil, &message{typ: msgUser, from: []byte(s), payload: []byte(s)})
+}
 
 func takeAll(q *queue, budget, limit int, packet uint64) []string {
 	b, _ := q.take(nil, budget, limit, packet)
