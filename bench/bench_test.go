@@ -38,11 +38,7 @@ var xnetEcho = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 })
 
 func dialXNet(ln net.Listener) (*xnetPair, error) {
-	a, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		return nil, err
-	}
-	b, err := ln.Accept()
+	a, b, err := dialTCP(ln)
 	if err != nil {
 		return nil, err
 	}
@@ -73,6 +69,26 @@ func (p *xnetPair) roundTrip(body []byte) (int, error) {
 	n, err := io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	return int(n), err
+}
+
+// openStream opens an h2rpc pair for a benchmark, closed when it ends.
+func openStream(b *testing.B) *StreamPair {
+	p, err := DialStream(listen(b), EchoHandler)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(p.Close)
+	return p
+}
+
+// openXNet opens an x/net pair for a benchmark, closed when it ends.
+func openXNet(b *testing.B) *xnetPair {
+	p, err := dialXNet(listen(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(p.Close)
+	return p
 }
 
 func listen(tb testing.TB) net.Listener {
@@ -112,36 +128,40 @@ func BenchmarkIdleConnMemory(b *testing.B) {
 	}
 }
 
+// echoBoth runs sub-benchmarks of one request with body echoed back, one at
+// a time, on h2rpc and on x/net.
+func echoBoth(b *testing.B, body []byte) {
+	stacks := []struct {
+		name string
+		open func(b *testing.B) func([]byte) (int, error)
+	}{
+		{"h2rpc", func(b *testing.B) func([]byte) (int, error) {
+			p := openStream(b)
+			return func(body []byte) (int, error) { return RoundTrip(p.Client, body) }
+		}},
+		{"xnet", func(b *testing.B) func([]byte) (int, error) { return openXNet(b).roundTrip }},
+	}
+	for _, st := range stacks {
+		b.Run(st.name, func(b *testing.B) {
+			rt := st.open(b)
+			if len(body) > 1<<10 {
+				b.SetBytes(2 * int64(len(body)))
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if n, err := rt(body); err != nil || n != len(body) {
+					b.Fatalf("round trip: %d bytes, %v", n, err)
+				}
+			}
+		})
+	}
+}
+
 // BenchmarkRoundTrip is one request and response (headers, a small body,
 // trailers) at a time on one connection.
 func BenchmarkRoundTrip(b *testing.B) {
 	body := []byte("hello")
-	b.Run("h2rpc", func(b *testing.B) {
-		p, err := DialStream(listen(b), EchoHandler)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer p.Close()
-		b.ReportAllocs()
-		for b.Loop() {
-			if n, err := RoundTrip(p.Client, body); err != nil || n != len(body) {
-				b.Fatalf("round trip: %d bytes, %v", n, err)
-			}
-		}
-	})
-	b.Run("xnet", func(b *testing.B) {
-		p, err := dialXNet(listen(b))
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer p.Close()
-		b.ReportAllocs()
-		for b.Loop() {
-			if n, err := p.roundTrip(body); err != nil || n != len(body) {
-				b.Fatalf("round trip: %d bytes, %v", n, err)
-			}
-		}
-	})
+	echoBoth(b, body)
 	// The floor: the same number of bytes each way over plain TCP, echoed
 	// by a goroutine, with no framing at all.
 	b.Run("tcp", func(b *testing.B) {
@@ -200,19 +220,11 @@ func BenchmarkRoundTripParallel(b *testing.B) {
 		})
 	}
 	b.Run("h2rpc", func(b *testing.B) {
-		p, err := DialStream(listen(b), EchoHandler)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer p.Close()
+		p := openStream(b)
 		run(b, func() error { _, err := RoundTrip(p.Client, body); return err })
 	})
 	b.Run("xnet", func(b *testing.B) {
-		p, err := dialXNet(listen(b))
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer p.Close()
+		p := openXNet(b)
 		run(b, func() error { _, err := p.roundTrip(body); return err })
 	})
 }
@@ -221,34 +233,7 @@ func BenchmarkRoundTripParallel(b *testing.B) {
 // flow control and window growth.
 func BenchmarkUpload1MiB(b *testing.B) {
 	body := bytes.Repeat([]byte("x"), 1<<20)
-	b.Run("h2rpc", func(b *testing.B) {
-		p, err := DialStream(listen(b), EchoHandler)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer p.Close()
-		b.SetBytes(2 << 20)
-		b.ReportAllocs()
-		for b.Loop() {
-			if n, err := RoundTrip(p.Client, body); err != nil || n != len(body) {
-				b.Fatalf("round trip: %d bytes, %v", n, err)
-			}
-		}
-	})
-	b.Run("xnet", func(b *testing.B) {
-		p, err := dialXNet(listen(b))
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer p.Close()
-		b.SetBytes(2 << 20)
-		b.ReportAllocs()
-		for b.Loop() {
-			if n, err := p.roundTrip(body); err != nil || n != len(body) {
-				b.Fatalf("round trip: %d bytes, %v", n, err)
-			}
-		}
-	})
+	echoBoth(b, body)
 }
 
 // TestRoundTripBothStacks checks that the benchmark's work is real: both

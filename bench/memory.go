@@ -56,15 +56,25 @@ type rawPair struct{ a, b net.Conn }
 
 func (p rawPair) Close() { p.a.Close(); p.b.Close() }
 
+// dialTCP connects to ln and accepts the connection: both ends of one
+// loopback TCP connection.
+func dialTCP(ln net.Listener) (client, server net.Conn, err error) {
+	client, err = net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		return nil, nil, err
+	}
+	server, err = ln.Accept()
+	if err != nil {
+		client.Close()
+		return nil, nil, err
+	}
+	return client, server, nil
+}
+
 // dialRaw opens a plain TCP connection pair, the baseline.
 func dialRaw(ln net.Listener) (ConnPair, error) {
-	a, err := net.Dial("tcp", ln.Addr().String())
+	a, b, err := dialTCP(ln)
 	if err != nil {
-		return nil, err
-	}
-	b, err := ln.Accept()
-	if err != nil {
-		a.Close()
 		return nil, err
 	}
 	return rawPair{a, b}, nil

@@ -66,13 +66,8 @@ func (p *StreamPair) Close() {
 // DialStream opens an h2rpc connection pair on ln served by h, with one
 // round trip done so both ends are past the SETTINGS exchange.
 func DialStream(ln net.Listener, h stream.Handler) (*StreamPair, error) {
-	a, err := net.Dial("tcp", ln.Addr().String())
+	a, b, err := dialTCP(ln)
 	if err != nil {
-		return nil, err
-	}
-	b, err := ln.Accept()
-	if err != nil {
-		a.Close()
 		return nil, err
 	}
 	srv := stream.NewServerConn(b, nil, h)
