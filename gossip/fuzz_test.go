@@ -78,8 +78,9 @@ func FuzzHandleEncryptedPacket(f *testing.F) {
 func FuzzHandleStream(f *testing.F) {
 	n, clock := fuzzNode(f, nil)
 	n.mu.Lock()
-	f.Add(n.sealStreamBody(n.stateBody(true, true)))
-	f.Add(n.sealStreamBody(n.stateBody(false, false)))
+	f.Add(n.sealStreamBody(n.stateBody(true, nil, statesAll, nil)))
+	f.Add(n.sealStreamBody(n.stateBody(false, n.bucketDigests(4), statesNone, nil)))
+	f.Add(n.sealStreamBody(n.stateBody(false, n.bucketDigests(2), statesSome, []bool{true, false})))
 	f.Add(n.sealStream(&message{typ: msgPing, seq: 5, name: []byte("self")}))
 	n.mu.Unlock()
 	f.Fuzz(func(t *testing.T, b []byte) {

@@ -104,12 +104,20 @@ func (n *Node) reconnectTick() {
 	}
 }
 
-// stateBody encodes a push-pull message: our digest and, when full, every
-// known member. It writes what appendMessage would for the same message,
-// straight from the table. Call with mu held.
-func (n *Node) stateBody(join, full bool) []byte {
-	size := 16 + len(n.self.name)
-	if full {
+// Which member states a push-pull message carries.
+const (
+	statesNone = iota
+	statesAll
+	statesSome // those in the buckets marked in include
+)
+
+// stateBody encodes a push-pull message: our digest, bucket digests if
+// buckets is set, and member states as chosen. It writes what
+// appendMessage would for the same message, straight from the table. Call
+// with mu held.
+func (n *Node) stateBody(join bool, buckets []uint64, states int, include []bool) []byte {
+	size := 24 + len(n.self.name) + 8*len(buckets)
+	if states != statesNone {
 		size += 48 * len(n.byName)
 	}
 	b := make([]byte, 0, size)
@@ -120,10 +128,16 @@ func (n *Node) stateBody(join, full bool) []byte {
 	b = append(b, byte(msgPushPull), f)
 	b = appendString(b, n.self.name)
 	b = binary.BigEndian.AppendUint64(b, n.digest)
-	if !full {
+	b = appendUvarint(b, uint64(len(buckets)))
+	for _, d := range buckets {
+		b = binary.BigEndian.AppendUint64(b, d)
+	}
+	if states == statesNone {
 		return appendUvarint(b, 0)
 	}
-	b = appendUvarint(b, uint64(len(n.byName)))
+	mask := uint64(len(include) - 1)
+	count := 0
+	var entries []byte
 	// Table order, not map order: a simulation must replay exactly.
 	for i := range n.table {
 		e := &n.table[i]
@@ -131,13 +145,80 @@ func (n *Node) stateBody(join, full bool) []byte {
 			continue
 		}
 		id := e.id.Value()
-		b = append(b, byte(e.state))
-		b = appendUvarint(b, uint64(e.inc))
-		b = appendString(b, id.name)
-		b = appendString(b, id.addr)
-		b = appendString(b, id.meta)
+		if states == statesSome && !include[nameHash(id.name)&mask] {
+			continue
+		}
+		count++
+		entries = append(entries, byte(e.state))
+		entries = appendUvarint(entries, uint64(e.inc))
+		entries = appendString(entries, id.name)
+		entries = appendString(entries, id.addr)
+		entries = appendString(entries, id.meta)
+	}
+	b = appendUvarint(b, uint64(count))
+	return append(b, entries...)
+}
+
+// bucketsFor is the number of digest buckets for a cluster of n: about
+// eight members a bucket, a power of two from 1 to 1024.
+func bucketsFor(n int) int {
+	b := 1
+	for b < 1024 && b*8 < n {
+		b *= 2
 	}
 	return b
+}
+
+// nameHash places a member in a bucket (FNV-1a, 64 bit, folded).
+func nameHash(name string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(name); i++ {
+		h ^= uint64(name[i])
+		h *= 1099511628211
+	}
+	return h ^ h>>32
+}
+
+// bucketDigests returns the digest of each of nb buckets: the XOR of the
+// digests of its live members. Call with mu held.
+func (n *Node) bucketDigests(nb int) []uint64 {
+	d := make([]uint64, nb)
+	mask := uint64(nb - 1)
+	for i := range n.table {
+		e := &n.table[i]
+		if !e.used || e.state > StateSuspect {
+			continue
+		}
+		name := e.name()
+		d[nameHash(name)&mask] ^= digestOf(name, e.inc)
+	}
+	return d
+}
+
+// differing compares our bucket digests with a peer's (8-byte big-endian
+// each) and marks the buckets that differ; it returns nil if the peer sent
+// none or a different number.
+func differing(mine []uint64, theirs []byte) []bool {
+	if len(theirs) == 0 || len(theirs) != 8*len(mine) {
+		return nil
+	}
+	out := make([]bool, len(mine))
+	for i := range mine {
+		out[i] = mine[i] != binary.BigEndian.Uint64(theirs[8*i:])
+	}
+	return out
+}
+
+// answerBody is what we send a peer whose view may differ from ours: the
+// states in the buckets that differ if it sent bucket digests, else all.
+// Call with mu held.
+func (n *Node) answerBody(m *message) []byte {
+	nb := len(m.buckets) / 8
+	if nb == 0 || m.join {
+		return n.stateBody(false, nil, statesAll, nil)
+	}
+	mine := n.bucketDigests(nb)
+	return n.stateBody(false, mine, statesSome, differing(mine, m.buckets))
 }
 
 // merge applies a peer's full state; it reports whether it taught new
@@ -174,9 +255,11 @@ func (n *Node) merge(m *message) bool {
 	return learned
 }
 
-// answerPushPull answers a push-pull: a bare digest equal to ours gets a
-// bare digest back; anything else gets our full state, merged with theirs
-// first so the answer is the union.
+// answerPushPull answers a push-pull: a digest equal to ours gets a bare
+// digest back; a join gets our full state; otherwise the peer gets our
+// states in the buckets whose digests differ from its own, with our bucket
+// digests. States in the request are merged first, so the answer reflects
+// the union.
 func (n *Node) answerPushPull(from string, m *message) []byte {
 	if len(m.from) == 0 {
 		n.stats.Malformed++
@@ -191,15 +274,22 @@ func (n *Node) answerPushPull(from string, m *message) []byte {
 	if len(m.states) > 0 {
 		n.merge(m)
 	}
-	full := m.digest != n.digest || m.join
-	return n.sealStreamBody(n.stateBody(false, full))
+	if m.digest == n.digest && !m.join {
+		return n.sealStreamBody(n.stateBody(false, nil, statesNone, nil))
+	}
+	return n.sealStreamBody(n.answerBody(m))
 }
 
 // pushPull starts a push-pull with addr. A join sends our full state at
-// once; otherwise a bare digest goes first and full state follows only if
-// the views differ. done, if set, is called without the lock held.
+// once; otherwise our digest and bucket digests go first, the peer answers
+// with what differs, and we push what it still lacks. done, if set, is called without the lock held.
 func (n *Node) pushPull(addr string, join bool, done func(error)) {
-	n.exchangeState(addr, n.stateBody(join, join), !join, done)
+	if join {
+		n.exchangeState(addr, n.stateBody(true, nil, statesAll, nil), false, done)
+		return
+	}
+	buckets := n.bucketDigests(bucketsFor(n.alive))
+	n.exchangeState(addr, n.stateBody(false, buckets, statesNone, nil), true, done)
 }
 
 func (n *Node) exchangeState(addr string, body []byte, again bool, done func(error)) {
@@ -245,7 +335,9 @@ func (n *Node) applyAnswer(addr string, resp []byte, again bool) error {
 		}
 	}
 	if again && m.digest != n.digest && !n.left {
-		n.exchangeState(addr, n.stateBody(false, true), false, nil)
+		// The peer lacks something we have: push it, in the buckets
+		// that still differ.
+		n.exchangeState(addr, n.answerBody(&m), false, nil)
 	}
 	return nil
 }

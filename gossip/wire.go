@@ -22,6 +22,8 @@ const (
 	maxStreamLen = 32 << 20
 	// maxMessages bounds the messages in one packet.
 	maxMessages = 512
+	// maxBuckets bounds the bucket digests of a push-pull.
+	maxBuckets = 4096
 )
 
 type msgType uint8
@@ -77,9 +79,11 @@ type message struct {
 	meta []byte
 	// payload is a user message.
 	payload []byte
-	// digest and states belong to push-pull.
-	digest uint64
-	states []wireState
+	// digest, buckets and states belong to push-pull. buckets holds the
+	// bucket digests, 8 bytes each, big-endian.
+	digest  uint64
+	buckets []byte
+	states  []wireState
 }
 
 // wireState is one member in a push-pull message.
@@ -100,6 +104,7 @@ var (
 	errTooMany   = errors.New("gossip: too many messages")
 	errBadState  = errors.New("gossip: bad member state")
 	errEmptyName = errors.New("gossip: empty member name")
+	errBuckets   = errors.New("gossip: bucket count not a power of two")
 )
 
 func appendUvarint(b []byte, v uint64) []byte { return binary.AppendUvarint(b, v) }
@@ -224,6 +229,8 @@ func appendMessage(b []byte, m *message) []byte {
 		b = append(b, f)
 		b = appendBytes(b, m.from)
 		b = binary.BigEndian.AppendUint64(b, m.digest)
+		b = appendUvarint(b, uint64(len(m.buckets)/8))
+		b = append(b, m.buckets...)
 		b = appendUvarint(b, uint64(len(m.states)))
 		for i := range m.states {
 			s := &m.states[i]
@@ -278,6 +285,18 @@ func decodeMessage(b []byte) (m message, rest []byte, err error) {
 		m.join = f == 1
 		m.from = r.name()
 		m.digest = r.u64()
+		nb := r.uvarint(maxBuckets)
+		if r.err == nil && nb&(nb-1) != 0 {
+			r.err = errBuckets
+		}
+		if r.err == nil {
+			if uint64(len(r.b)) < nb*8 {
+				r.err = errShort
+			} else {
+				m.buckets = r.b[: nb*8 : nb*8]
+				r.b = r.b[nb*8:]
+			}
+		}
 		n := r.uvarint(maxStreamLen)
 		if r.err == nil && n > uint64(len(r.b))/4 {
 			// Every state takes at least 4 bytes: refuse counts the

@@ -19,7 +19,7 @@ func sampleMessages() []message {
 		{typ: msgSuspect, inc: 4, name: []byte("n4"), from: []byte("n5")},
 		{typ: msgDead, inc: 4, name: []byte("n4"), from: []byte("n4")},
 		{typ: msgUser, from: []byte("n1"), seq: 3, payload: []byte("hello")},
-		{typ: msgPushPull, join: true, from: []byte("n6"), digest: 0xdeadbeefcafebabe, states: []wireState{
+		{typ: msgPushPull, join: true, from: []byte("n6"), digest: 0xdeadbeefcafebabe, buckets: make([]byte, 16), states: []wireState{
 			{state: StateAlive, inc: 1, name: []byte("a"), addr: []byte("x:1")},
 			{state: StateLeft, inc: 9, name: []byte("b"), addr: []byte("y:2"), meta: encodeMeta(map[string]string{"services": "greeter"})},
 		}},
@@ -37,6 +37,9 @@ func normalize(m message) message {
 	m.name, m.addr, m.from, m.meta, m.payload = fix(m.name), fix(m.addr), fix(m.from), fix(m.meta), fix(m.payload)
 	if len(m.states) == 0 {
 		m.states = nil
+	}
+	if len(m.buckets) == 0 {
+		m.buckets = nil
 	}
 	for i := range m.states {
 		s := &m.states[i]
@@ -86,8 +89,10 @@ func TestDecodeRejects(t *testing.T) {
 		"seq over 32 bits":   {byte(msgAck), 0x80, 0x80, 0x80, 0x80, 0x10},
 		"name too long":      append([]byte{byte(msgPing), 1, 0x80, 0x02}, make([]byte, 256)...),
 		"bad nack flag":      {byte(msgIndirectPing), 1, 1, 'a', 1, 'b', 2},
-		"bad state":          {byte(msgPushPull), 0, 1, 'a', 0, 0, 0, 0, 0, 0, 0, 0, 1, 9, 0, 1, 'x', 0, 0},
-		"count beyond input": {byte(msgPushPull), 0, 1, 'a', 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0x03},
+		"bad state":          {byte(msgPushPull), 0, 1, 'a', 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 9, 0, 1, 'x', 0, 0},
+		"count beyond input": {byte(msgPushPull), 0, 1, 'a', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0x03},
+		"3 buckets":          {byte(msgPushPull), 0, 1, 'a', 0, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+		"buckets beyond":     {byte(msgPushPull), 0, 1, 'a', 0, 0, 0, 0, 0, 0, 0, 0, 4, 0},
 		"truncated varint":   {byte(msgAlive), 0x80},
 	}
 	for name, b := range cases {
@@ -153,7 +158,7 @@ func TestStateBodyMatchesAppendMessage(t *testing.T) {
 	c.run(5 * time.Second)
 	n := c.nodes[0]
 	n.mu.Lock()
-	body := n.stateBody(true, true)
+	body := n.stateBody(true, n.bucketDigests(2), statesAll, nil)
 	n.mu.Unlock()
 	m, rest, err := decodeMessage(body)
 	if err != nil || len(rest) != 0 {
