@@ -49,8 +49,8 @@ func FuzzHandlePacket(f *testing.F) {
 		if len(n.probes) > 4096+1 || n.updates.len() > n.cfg.MaxQueue || n.user.len() > n.cfg.MaxQueue {
 			t.Fatalf("unbounded state: %d probes, %d updates", len(n.probes), n.updates.len())
 		}
-		if n.alive < 1 || n.alive > len(n.byName) {
-			t.Fatalf("alive count %d of %d members", n.alive, len(n.byName))
+		if n.alive < 1 || n.alive > len(n.index) {
+			t.Fatalf("alive count %d of %d members", n.alive, len(n.index))
 		}
 	})
 }

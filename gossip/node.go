@@ -2,6 +2,7 @@ package gossip
 
 import (
 	"errors"
+	"hash/maphash"
 	"math"
 	"math/rand/v2"
 	"sync"
@@ -21,7 +22,6 @@ type entry struct {
 	inc   uint32
 	state State
 	used  bool
-	since time.Duration // since the node's epoch
 }
 
 func (e *entry) name() string { return e.id.Value().name }
@@ -43,10 +43,18 @@ type Node struct {
 	closed bool
 	left   bool
 
-	self    identity
-	selfID  unique.Handle[identity]
-	inc     uint32
-	byName  map[string]int32
+	self   identity
+	selfID unique.Handle[identity]
+	inc    uint32
+	// index maps a hash of each member's name to its place in table
+	// (and in since, when its state last changed, in seconds since the
+	// epoch). A hash collision is caught by comparing names; the second
+	// member is then refused. Hash keys keep the index free of pointers,
+	// which matters to the garbage collector with thousands of nodes in
+	// one process.
+	index   map[uint64]int32
+	seed    maphash.Seed
+	since   []uint32
 	table   []entry
 	free    []int32
 	alive   int // alive or suspect members, self included
@@ -120,7 +128,8 @@ func New(cfg Config) (*Node, error) {
 		clock:   cfg.Clock,
 		tr:      cfg.Transport,
 		rng:     rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
-		byName:  make(map[string]int32),
+		index:   make(map[uint64]int32),
+		seed:    hashSeed,
 		probes:  make(map[uint32]*probe),
 		susp:    make(map[string]*suspicion),
 		updates: newQueue(cfg.MaxQueue),
@@ -249,10 +258,10 @@ func (n *Node) NumAlive() int {
 func (n *Node) Members() []Member {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	out := make([]Member, 0, len(n.byName))
+	out := make([]Member, 0, len(n.index))
 	for i := range n.table {
 		if n.table[i].used {
-			out = append(out, n.member(&n.table[i]))
+			out = append(out, n.member(int32(i)))
 		}
 	}
 	return out
@@ -262,14 +271,15 @@ func (n *Node) Members() []Member {
 func (n *Node) Member(name string) (Member, bool) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	i, ok := n.byName[name]
+	i, ok := n.lookup(name)
 	if !ok {
 		return Member{}, false
 	}
-	return n.member(&n.table[i]), true
+	return n.member(i), true
 }
 
-func (n *Node) member(e *entry) Member {
+func (n *Node) member(i int32) Member {
+	e := &n.table[i]
 	id := e.id.Value()
 	return Member{
 		Name:        id.name,
@@ -277,7 +287,7 @@ func (n *Node) member(e *entry) Member {
 		Meta:        decodeMeta([]byte(id.meta)),
 		Incarnation: e.inc,
 		State:       e.state,
-		Since:       n.epoch.Add(e.since),
+		Since:       n.epoch.Add(time.Duration(n.since[i]) * time.Second),
 	}
 }
 
@@ -391,9 +401,37 @@ func (n *Node) Shutdown() error {
 	return n.tr.Close()
 }
 
-// setEntry records a member's state. Call with mu held.
-func (n *Node) setEntry(name string, id unique.Handle[identity], inc uint32, st State) *entry {
-	i, ok := n.byName[name]
+// hashSeed keys the member index; one per process.
+var hashSeed = maphash.MakeSeed()
+
+// lookup finds a member by name. Call with mu held.
+func (n *Node) lookup(name string) (int32, bool) {
+	i, ok := n.index[maphash.String(n.seed, name)]
+	if !ok || n.table[i].name() != name {
+		return 0, false
+	}
+	return i, true
+}
+
+// lookupBytes finds a member by name without converting it. Call with mu
+// held.
+func (n *Node) lookupBytes(name []byte) (int32, bool) {
+	i, ok := n.index[maphash.Bytes(n.seed, name)]
+	if !ok || n.table[i].name() != string(name) {
+		return 0, false
+	}
+	return i, true
+}
+
+// setEntry records a member's state and returns its place in the table,
+// or -1 if the member is new and its name hash collides with a known
+// member's. Call with mu held.
+func (n *Node) setEntry(name string, id unique.Handle[identity], inc uint32, st State) int32 {
+	h := maphash.String(n.seed, name)
+	i, ok := n.index[h]
+	if ok && n.table[i].name() != name {
+		return -1
+	}
 	if !ok {
 		if k := len(n.free); k > 0 {
 			i = n.free[k-1]
@@ -401,29 +439,31 @@ func (n *Node) setEntry(name string, id unique.Handle[identity], inc uint32, st 
 		} else {
 			i = int32(len(n.table))
 			n.table = append(n.table, entry{})
+			n.since = append(n.since, 0)
 			// New members go to a random place in the probe order.
 			n.order = append(n.order, i)
 			j := n.rng.IntN(len(n.order))
 			n.order[j], n.order[len(n.order)-1] = n.order[len(n.order)-1], n.order[j]
 		}
-		n.byName[id.Value().name] = i
+		n.index[h] = i
 	}
 	e := &n.table[i]
 	if ok && e.state <= StateSuspect {
 		n.alive--
 		n.digest ^= digestOf(name, e.inc)
 	}
-	e.id, e.inc, e.state, e.used, e.since = id, inc, st, true, n.now()
+	e.id, e.inc, e.state, e.used = id, inc, st, true
+	n.since[i] = uint32(n.now() / time.Second)
 	if st <= StateSuspect {
 		n.alive++
 		n.digest ^= digestOf(name, inc)
 	}
-	return e
+	return i
 }
 
 // remove forgets a member. Call with mu held.
 func (n *Node) remove(name string) {
-	i, ok := n.byName[name]
+	i, ok := n.lookup(name)
 	if !ok {
 		return
 	}
@@ -432,7 +472,7 @@ func (n *Node) remove(name string) {
 		n.alive--
 		n.digest ^= digestOf(name, e.inc)
 	}
-	delete(n.byName, name)
+	delete(n.index, maphash.String(n.seed, name))
 	*e = entry{}
 	n.free = append(n.free, i)
 }
@@ -463,11 +503,11 @@ func (n *Node) scaled(d time.Duration) time.Duration {
 }
 
 // emit queues an event for delivery after the lock is released.
-func (n *Node) emit(t EventType, e *entry) {
+func (n *Node) emit(t EventType, i int32) {
 	if n.cfg.OnEvent == nil {
 		return
 	}
-	n.events = append(n.events, Event{Type: t, Member: n.member(e)})
+	n.events = append(n.events, Event{Type: t, Member: n.member(i)})
 }
 
 // randomMembers returns up to k random live members other than this node
@@ -553,14 +593,15 @@ func (n *Node) Snapshot() *Snapshot {
 func (n *Node) Restore(s *Snapshot) {
 	n.mu.Lock()
 	defer n.unlock()
-	if want := len(n.byName) + len(s.entries); want > 2*len(n.byName) {
+	if want := len(n.index) + len(s.entries); want > 2*len(n.index) {
 		// Size the tables once rather than growing them member by member.
-		byName := make(map[string]int32, want)
-		for k, v := range n.byName {
-			byName[k] = v
+		index := make(map[uint64]int32, want)
+		for k, v := range n.index {
+			index[k] = v
 		}
-		n.byName = byName
+		n.index = index
 		n.table = append(make([]entry, 0, want), n.table...)
+		n.since = append(make([]uint32, 0, want), n.since...)
 		n.order = append(make([]int32, 0, want), n.order...)
 	}
 	for _, se := range s.entries {
@@ -568,7 +609,7 @@ func (n *Node) Restore(s *Snapshot) {
 		if name == n.self.name {
 			continue
 		}
-		if i, ok := n.byName[name]; ok && n.table[i].inc >= se.inc {
+		if i, ok := n.lookup(name); ok && n.table[i].inc >= se.inc {
 			continue
 		}
 		n.setEntry(name, se.id, se.inc, StateAlive)

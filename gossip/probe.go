@@ -41,7 +41,7 @@ func (n *Node) probeTick() {
 func (n *Node) nextTarget() (int32, bool) {
 	if name := n.probeOf; name != "" {
 		n.probeOf = ""
-		if i, ok := n.byName[name]; ok && n.table[i].state == StateSuspect {
+		if i, ok := n.lookup(name); ok && n.table[i].state == StateSuspect {
 			return i, true
 		}
 	}
@@ -142,7 +142,7 @@ func (n *Node) finishProbe(seq uint32, p *probe, target string) {
 	} else {
 		n.adjustHealth(1)
 	}
-	i, ok := n.byName[target]
+	i, ok := n.lookup(target)
 	if !ok {
 		return
 	}

@@ -92,14 +92,14 @@ func (n *Node) reconnectTick() {
 	// Keep only the members still dead, then try one of them.
 	live := n.dead[:0]
 	for _, name := range n.dead {
-		if i, ok := n.byName[name]; ok && n.table[i].state == StateDead {
+		if i, ok := n.lookup(name); ok && n.table[i].state == StateDead {
 			live = append(live, name)
 		}
 	}
 	clear(n.dead[len(live):])
 	n.dead = live
 	if len(n.dead) > 0 {
-		i := n.byName[n.dead[n.rng.IntN(len(n.dead))]]
+		i, _ := n.lookup(n.dead[n.rng.IntN(len(n.dead))])
 		n.pushPull(n.table[i].id.Value().addr, false, nil)
 	}
 }
@@ -118,7 +118,7 @@ const (
 func (n *Node) stateBody(join bool, buckets []uint64, states int, include []bool) []byte {
 	size := 24 + len(n.self.name) + 8*len(buckets)
 	if states != statesNone {
-		size += 48 * len(n.byName)
+		size += 48 * len(n.index)
 	}
 	b := make([]byte, 0, size)
 	var f byte
@@ -225,7 +225,7 @@ func (n *Node) answerBody(m *message) []byte {
 // members.
 // Call with mu held.
 func (n *Node) merge(m *message) bool {
-	members := len(n.byName)
+	members := len(n.index)
 	from := string(m.from)
 	// Members new to us from a periodic push-pull are not gossiped on:
 	// whoever learned of them first does that, and anti-entropy spreads
@@ -248,7 +248,7 @@ func (n *Node) merge(m *message) bool {
 	}
 	// Members never seen before mean views are still converging (a join,
 	// a healed partition): push-pull at the fast pace until they are not.
-	learned := len(n.byName) > members
+	learned := len(n.index) > members
 	if learned {
 		n.startConverging()
 	}

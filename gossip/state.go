@@ -44,7 +44,7 @@ func (n *Node) handleAlive(inc uint32, name, addr, meta []byte) {
 		}
 		return
 	}
-	i, known := n.byName[string(name)]
+	i, known := n.lookupBytes(name)
 	var e *entry
 	if known {
 		e = &n.table[i]
@@ -64,7 +64,11 @@ func (n *Node) handleAlive(inc uint32, name, addr, meta []byte) {
 	if known {
 		prev, prevID = e.state, e.id
 	}
-	e = n.setEntry(id.Value().name, id, inc, StateAlive)
+	i = n.setEntry(id.Value().name, id, inc, StateAlive)
+	if i < 0 {
+		n.stats.Malformed++ // a name hash collision: refuse the newcomer
+		return
+	}
 	n.clearSuspicion(id.Value().name)
 	if known || !n.quietMerge {
 		m := message{typ: msgAlive, inc: inc, name: name, addr: addr, meta: meta}
@@ -72,9 +76,9 @@ func (n *Node) handleAlive(inc uint32, name, addr, meta []byte) {
 	}
 	switch {
 	case !known || prev == StateDead || prev == StateLeft:
-		n.emit(EventJoin, e)
+		n.emit(EventJoin, i)
 	case prev == StateSuspect || prevID != id:
-		n.emit(EventUpdate, e)
+		n.emit(EventUpdate, i)
 	}
 }
 
@@ -91,7 +95,7 @@ func (n *Node) handleSuspect(inc uint32, name, from string) {
 		n.refute(inc)
 		return
 	}
-	i, ok := n.byName[name]
+	i, ok := n.lookup(name)
 	if !ok {
 		return
 	}
@@ -107,11 +111,11 @@ func (n *Node) handleSuspect(inc uint32, name, from string) {
 		}
 		return
 	}
-	e = n.setEntry(name, e.id, inc, StateSuspect)
+	n.setEntry(name, e.id, inc, StateSuspect)
 	n.startSuspicion(name, inc, from)
 	m := message{typ: msgSuspect, inc: inc, name: []byte(name), from: []byte(from)}
 	n.queueUpdate(name, &m)
-	n.emit(EventSuspect, e)
+	n.emit(EventSuspect, i)
 	if n.cfg.Lifeguard {
 		// Probe the suspect at the next tick: always when the suspicion
 		// is ours, else with a probability that keeps the expected
@@ -136,7 +140,7 @@ func (n *Node) handleDead(inc uint32, name, from string) {
 		n.refute(inc)
 		return
 	}
-	i, ok := n.byName[name]
+	i, ok := n.lookup(name)
 	if !ok {
 		return
 	}
@@ -148,11 +152,11 @@ func (n *Node) handleDead(inc uint32, name, from string) {
 	if from == name {
 		st, ev = StateLeft, EventLeave
 	}
-	e = n.setEntry(name, e.id, inc, st)
+	n.setEntry(name, e.id, inc, st)
 	n.clearSuspicion(name)
 	m := message{typ: msgDead, inc: inc, name: []byte(name), from: []byte(from)}
 	n.queueUpdate(name, &m)
-	n.emit(ev, e)
+	n.emit(ev, i)
 	n.scheduleReclaim(name, inc)
 	if st == StateDead {
 		if len(n.dead) >= 64 {
@@ -166,7 +170,7 @@ func (n *Node) handleDead(inc uint32, name, from string) {
 // back. Call with mu held.
 func (n *Node) scheduleReclaim(name string, inc uint32) {
 	n.schedule(n.cfg.DeadReclaim, func() {
-		i, ok := n.byName[name]
+		i, ok := n.lookup(name)
 		if !ok {
 			return
 		}
@@ -255,7 +259,7 @@ func (n *Node) suspicionExpired(name string, s *suspicion) {
 		return
 	}
 	delete(n.susp, name)
-	i, ok := n.byName[name]
+	i, ok := n.lookup(name)
 	if !ok {
 		return
 	}

@@ -56,6 +56,7 @@ func gossipSim(args []string, stdout, stderr io.Writer) int {
 	asJSON := fs.Bool("json", false, "print the figures as JSON")
 	progress := fs.Bool("progress", false, "print the spread of view sizes every simulated second of the join")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	memProfile := fs.String("memprofile", "", "write a heap profile at the end of the join to this file")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -79,6 +80,17 @@ func gossipSim(args []string, stdout, stderr io.Writer) int {
 	}
 	if *progress {
 		s.Progress = stderr
+	}
+	if *memProfile != "" {
+		s.AfterJoin = func() {
+			f, err := os.Create(*memProfile)
+			if err != nil {
+				fmt.Fprintln(stderr, "h2rpc gossip sim:", err)
+				return
+			}
+			defer f.Close()
+			pprof.WriteHeapProfile(f)
+		}
 	}
 	res, err := sim.Run(s)
 	if err != nil {

@@ -47,6 +47,8 @@ type Scenario struct {
 	// Progress, if set, receives a line per simulated second during the
 	// join: the smallest, median and largest view.
 	Progress io.Writer
+	// AfterJoin, if set, is called once the join phase is over.
+	AfterJoin func()
 }
 
 // Defaults fills unset fields with the values the command line uses.
@@ -267,6 +269,10 @@ func Run(s Scenario) (*Result, error) {
 		if steady < 0 {
 			steady = r.now()
 		}
+	}
+
+	if s.AfterJoin != nil {
+		s.AfterJoin()
 	}
 
 	// Phase 2: slow members from now on, kills after settling.
