@@ -78,12 +78,13 @@ type Node struct {
 	seenRing []userKey
 	seenNext int
 
-	pushPulls  int  // push-pulls being answered
-	converging bool // the last push-pull taught something
-	quietMerge bool // merging a periodic push-pull
-	fastRounds int  // fast push-pulls since one last taught something
-	ppTimer    Timer
-	ppAt       time.Duration // when ppTimer fires
+	pushPulls   int  // push-pulls being answered
+	converging  bool // the last push-pull taught something
+	quietMerge  bool // merging a periodic push-pull
+	fastRounds  int  // fast push-pulls since one last taught something
+	equalRounds int  // push-pulls in a row that found the peer's view equal
+	ppTimer     Timer
+	ppAt        time.Duration // when ppTimer fires
 
 	timers  []Timer
 	scratch []message
@@ -141,6 +142,8 @@ func New(cfg Config) (*Node, error) {
 	n.selfID = unique.Make(n.self)
 	n.mu.Lock()
 	n.setEntry(n.self.name, n.selfID, 0, StateAlive)
+	// Announce ourselves: whoever we meet first spreads the word too.
+	n.announceSelf()
 	n.mu.Unlock()
 	if err := n.tr.Start(n); err != nil {
 		return nil, err

@@ -323,10 +323,18 @@ func (n *Node) applyAnswer(addr string, resp []byte, again bool) error {
 	if len(m.states) > 0 {
 		n.merge(&m)
 	}
+	if m.digest != n.digest {
+		n.equalRounds = 0
+	}
 	switch {
 	case m.digest == n.digest:
-		// Same view as the peer: converged as far as we can tell.
-		n.converging, n.fastRounds = false, 0
+		// Same view as the peer. Twice in a row with random peers, and
+		// we are probably converged: a group sharing the same partial
+		// view rarely matches twice before meeting a fuller view.
+		n.equalRounds++
+		if n.equalRounds >= 2 {
+			n.converging, n.fastRounds = false, 0
+		}
 	case !n.converging:
 		// Views still differ: keep exchanging at the fast pace.
 		n.converging = true
