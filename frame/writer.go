@@ -5,6 +5,7 @@ import (
 	"io"
 	"runtime"
 	"sync"
+	"time"
 
 	"github.com/h2rpc/h2rpc/internal/bufpool"
 )
@@ -228,6 +229,24 @@ func (w *Writer) Writes() uint64 {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.writes
+}
+
+// WaitIdle waits until nothing is queued and no write is in progress, the
+// Writer has failed, or the deadline passes; it reports whether the Writer
+// drained without error.
+func (w *Writer) WaitIdle(deadline time.Time) bool {
+	t := time.AfterFunc(time.Until(deadline), func() {
+		w.mu.Lock()
+		w.drained.Broadcast()
+		w.mu.Unlock()
+	})
+	defer t.Stop()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for (w.flushing || w.pend != nil) && w.err == nil && time.Now().Before(deadline) {
+		w.drained.Wait()
+	}
+	return !w.flushing && w.pend == nil && w.err == nil
 }
 
 // Idle reports whether nothing is queued and no write is in progress.

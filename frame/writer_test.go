@@ -364,3 +364,36 @@ func TestWriterNoFlush(t *testing.T) {
 		t.Fatal("buffer held after the flush")
 	}
 }
+
+// TestWriterWaitIdle: WaitIdle returns once a blocked write completes, and
+// at the deadline while it stays blocked.
+func TestWriterWaitIdle(t *testing.T) {
+	release := make(chan struct{})
+	w := NewWriter(writerFunc(func(p []byte) (int, error) {
+		<-release
+		return len(p), nil
+	}))
+	if !w.WaitIdle(time.Now().Add(time.Second)) {
+		t.Fatal("a new Writer is not idle")
+	}
+	go w.Finish(AppendPing(w.Start(), false, [8]byte{}), Flush)
+	for w.Idle() {
+		runtime.Gosched() // until the write is in progress
+	}
+	start := time.Now()
+	if w.WaitIdle(start.Add(20 * time.Millisecond)) {
+		t.Fatal("idle while a write is blocked")
+	}
+	if time.Since(start) < 20*time.Millisecond {
+		t.Fatal("returned before the deadline")
+	}
+	close(release)
+	if !w.WaitIdle(time.Now().Add(5 * time.Second)) {
+		t.Fatal("not idle after the write completed")
+	}
+}
+
+// writerFunc adapts a function to io.Writer.
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

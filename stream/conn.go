@@ -661,10 +661,7 @@ func (c *Conn) fail(err error, fromReader bool) {
 // behind it; RFC 9113 §5.4.1 asks for GOAWAY before a connection error
 // closes the connection, or a graceful end closes it. Close stays immediate.
 func (c *Conn) awaitWriter() {
-	deadline := time.Now().Add(c.cfg.WriteTimeout)
-	for !c.w.Idle() && c.w.Err() == nil && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
+	c.w.WaitIdle(time.Now().Add(c.cfg.WriteTimeout))
 }
 
 // lingerClose half-closes a TCP connection and reads what the peer still
