@@ -72,8 +72,8 @@ type Config struct {
 	// FastSyncInterval is the push-pull interval while state is still
 	// converging (after a join, after a partition heals).
 	FastSyncInterval time.Duration
-	// MaxConcurrentPushPull bounds the push-pulls answered at once; more
-	// are refused.
+	// MaxConcurrentPushPull bounds the push-pulls answered at once (more
+	// are refused) and the periodic push-pulls this node has in flight.
 	MaxConcurrentPushPull int
 	// StreamTimeout bounds one stream exchange.
 	StreamTimeout time.Duration
@@ -105,8 +105,17 @@ type Config struct {
 	OnMessage func(b []byte)
 }
 
-// LAN returns defaults for members on one local network: a probe a second,
-// a 300 ms ping timeout, gossip every 200 ms to 3 members.
+// LAN returns defaults for members on one local network.
+//
+//	probe interval 1 s, ping timeout 300 ms (indirect probes get as long
+//	again), 3 indirect checks, stream fallback on;
+//	suspicion: min 1 × max(1, log10 n) × 1 s, max 4 × min, Lifeguard on,
+//	health multiplier up to 8;
+//	gossip every 200 ms to 3 members, 1,400-byte packets, each update sent
+//	4 × ceil(log10(n+1)) times, at most 1,024 pending;
+//	push-pull every 30 s (× (ceil(log2 n) − 4) beyond 32 members), every
+//	1 s while views converge, at most 128 at once, 10 s stream timeout;
+//	reconnection attempts every 10 s, dead members forgotten after 60 s.
 func LAN() Config {
 	return Config{
 		ProbeInterval:         time.Second,
@@ -131,8 +140,11 @@ func LAN() Config {
 	}
 }
 
-// WAN returns defaults for members spread across wide-area links: slower
-// probes, longer timeouts, fewer but larger gossip rounds.
+// WAN returns defaults for members spread across wide-area links: LAN but
+// with a 5 s probe interval and 2 s ping timeout, suspicion min 3 ×
+// max(1, log10 n) × 5 s, gossip every 500 ms to 4 members, push-pull every
+// 60 s (5 s while converging), 30 s stream timeout, reconnection every 30 s,
+// dead members forgotten after 5 minutes.
 func WAN() Config {
 	c := LAN()
 	c.ProbeInterval = 5 * time.Second
@@ -148,8 +160,10 @@ func WAN() Config {
 	return c
 }
 
-// Local returns defaults for members on one machine: fast probes and short
-// timeouts over loopback.
+// Local returns defaults for members on one machine, over loopback: LAN
+// but with a 500 ms probe interval and 200 ms ping timeout, gossip every
+// 100 ms, push-pull every 15 s (500 ms while converging), 5 s stream
+// timeout, reconnection every 3 s, dead members forgotten after 30 s.
 func Local() Config {
 	c := LAN()
 	c.ProbeInterval = 500 * time.Millisecond

@@ -79,6 +79,7 @@ type Node struct {
 	seenNext int
 
 	pushPulls   int  // push-pulls being answered
+	outgoing    int  // push-pulls we started that have not finished
 	converging  bool // the last push-pull taught something
 	quietMerge  bool // merging a periodic push-pull
 	fastRounds  int  // fast push-pulls since one last taught something
@@ -292,6 +293,25 @@ func (n *Node) member(i int32) Member {
 		State:       e.state,
 		Since:       n.epoch.Add(time.Duration(n.since[i]) * time.Second),
 	}
+}
+
+// Offering returns the live members (alive, not suspect) that list
+// service under MetaServices, this node included: what a resolver
+// balances across.
+func (n *Node) Offering(service string) []Member {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var out []Member
+	for i := range n.table {
+		e := &n.table[i]
+		if !e.used || e.state != StateAlive {
+			continue
+		}
+		if m := n.member(int32(i)); m.Offers(service) {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // UpdateMeta replaces this node's metadata and disseminates it.

@@ -284,6 +284,11 @@ func (n *Node) answerPushPull(from string, m *message) []byte {
 // once; otherwise our digest and bucket digests go first, the peer answers
 // with what differs, and we push what it still lacks. done, if set, is called without the lock held.
 func (n *Node) pushPull(addr string, join bool, done func(error)) {
+	if !join && n.outgoing >= n.cfg.MaxConcurrentPushPull {
+		// Bounded: periodic and reconnection push-pulls wait their
+		// turn rather than pile up behind a slow network.
+		return
+	}
 	if join {
 		n.exchangeState(addr, n.stateBody(true, nil, statesAll, nil), false, done)
 		return
@@ -294,8 +299,10 @@ func (n *Node) pushPull(addr string, join bool, done func(error)) {
 
 func (n *Node) exchangeState(addr string, body []byte, again bool, done func(error)) {
 	b := n.sealStreamBody(body)
+	n.outgoing++
 	n.tr.Exchange(addr, b, n.cfg.StreamTimeout, func(resp []byte, err error) {
 		n.mu.Lock()
+		n.outgoing--
 		if !n.closed && err == nil {
 			err = n.applyAnswer(addr, resp, again)
 		}
