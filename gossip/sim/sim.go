@@ -102,6 +102,9 @@ type Result struct {
 	DetectP99    Seconds `json:"detect_p99_s"`
 	DetectLast   Seconds `json:"detect_last_s"`
 	Undetected   int     `json:"undetected"`
+	// KillSkipped is set when the join left less than 5 s to watch the
+	// kills, so none were made.
+	KillSkipped bool `json:"kill_skipped,omitempty"`
 	// FirstSuspect is the time from a kill to the first suspicion of the
 	// killed member anywhere, averaged over kills, also in probe periods.
 	FirstSuspect        Seconds `json:"first_suspect_s"`
@@ -151,7 +154,10 @@ func (r *Result) Line() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "nodes=%d loss=%g kill=%d slow=%d lifeguard=%v seed=%d sim=%v", r.Nodes, r.Loss, r.Kill, r.Slow, r.Lifeguard, r.Seed, r.Duration)
 	fmt.Fprintf(&b, " full_view=%v", r.FullView)
-	if r.Kill > 0 {
+	if r.KillSkipped {
+		fmt.Fprintf(&b, " kill=skipped(no time left after the join; raise --duration)")
+	}
+	if r.Kill > 0 && !r.KillSkipped {
 		fmt.Fprintf(&b, " detect(first/median/p99/last)=%v/%v/%v/%v undetected=%d first_suspect=%v (%.2f periods)",
 			r.DetectFirst, r.DetectMedian, r.DetectP99, r.DetectLast, r.Undetected, r.FirstSuspect, r.FirstSuspectPeriods)
 	}
@@ -285,6 +291,12 @@ func Run(s Scenario) (*Result, error) {
 	killAt := steady + s.Settle
 	if killAt > s.Duration {
 		killAt = s.Duration
+	}
+	if s.Kill > 0 && s.Duration-killAt < 5*time.Second {
+		// No time left to watch a detection: say so rather than report
+		// every member as having missed it.
+		res.KillSkipped = true
+		s.Kill = 0
 	}
 	r.clock.Run(start.Add(killAt))
 	p0, b0, sb0 := r.counters()
