@@ -116,11 +116,24 @@ const (
 // appendMessage would for the same message, straight from the table. Call
 // with mu held.
 func (n *Node) stateBody(join bool, buckets []uint64, states int, include []bool) []byte {
-	size := 24 + len(n.self.name) + 8*len(buckets)
+	// Choose the members first, so the message is written once into a
+	// buffer of about the right size.
+	var chosen []int32
 	if states != statesNone {
-		size += 48 * len(n.index)
+		mask := uint64(len(include) - 1)
+		chosen = make([]int32, 0, len(n.index))
+		for i := range n.table {
+			e := &n.table[i]
+			if !e.used {
+				continue
+			}
+			if states == statesSome && !include[nameHash(e.name())&mask] {
+				continue
+			}
+			chosen = append(chosen, int32(i))
+		}
 	}
-	b := make([]byte, 0, size)
+	b := make([]byte, 0, 32+len(n.self.name)+8*len(buckets)+40*len(chosen))
 	var f byte
 	if join {
 		f = 1
@@ -132,31 +145,18 @@ func (n *Node) stateBody(join bool, buckets []uint64, states int, include []bool
 	for _, d := range buckets {
 		b = binary.BigEndian.AppendUint64(b, d)
 	}
-	if states == statesNone {
-		return appendUvarint(b, 0)
-	}
-	mask := uint64(len(include) - 1)
-	count := 0
-	var entries []byte
 	// Table order, not map order: a simulation must replay exactly.
-	for i := range n.table {
+	b = appendUvarint(b, uint64(len(chosen)))
+	for _, i := range chosen {
 		e := &n.table[i]
-		if !e.used {
-			continue
-		}
 		id := e.id.Value()
-		if states == statesSome && !include[nameHash(id.name)&mask] {
-			continue
-		}
-		count++
-		entries = append(entries, byte(e.state))
-		entries = appendUvarint(entries, uint64(e.inc))
-		entries = appendString(entries, id.name)
-		entries = appendString(entries, id.addr)
-		entries = appendString(entries, id.meta)
+		b = append(b, byte(e.state))
+		b = appendUvarint(b, uint64(e.inc))
+		b = appendString(b, id.name)
+		b = appendString(b, id.addr)
+		b = appendString(b, id.meta)
 	}
-	b = appendUvarint(b, uint64(count))
-	return append(b, entries...)
+	return b
 }
 
 // bucketsFor is the number of digest buckets for a cluster of n: about
