@@ -200,7 +200,9 @@ func (n *Node) stop(t Timer) {
 	}
 }
 
-// unlock releases mu and delivers queued events in order.
+// unlock releases mu and delivers queued events in order. One goroutine
+// at a time delivers; the others leave their events to it, so OnEvent may
+// call back into the Node without deadlock.
 func (n *Node) unlock() {
 	if len(n.events) == 0 || n.cfg.OnEvent == nil {
 		n.events = n.events[:0]
@@ -208,15 +210,32 @@ func (n *Node) unlock() {
 		return
 	}
 	n.mu.Unlock()
-	n.evMu.Lock()
-	n.mu.Lock()
-	evs := n.events
-	n.events = nil
-	n.mu.Unlock()
-	for _, e := range evs {
-		n.cfg.OnEvent(e)
+	for {
+		if !n.evMu.TryLock() {
+			return // the goroutine delivering will take ours too
+		}
+		for {
+			n.mu.Lock()
+			evs := n.events
+			n.events = nil
+			n.mu.Unlock()
+			if len(evs) == 0 {
+				break
+			}
+			for _, e := range evs {
+				n.cfg.OnEvent(e)
+			}
+		}
+		n.evMu.Unlock()
+		// Events queued between our last look and the unlock would
+		// otherwise wait for the next unlock: look once more.
+		n.mu.Lock()
+		more := len(n.events) > 0
+		n.mu.Unlock()
+		if !more {
+			return
+		}
 	}
-	n.evMu.Unlock()
 }
 
 func (n *Node) now() time.Duration { return n.clock.Now().Sub(n.epoch) }

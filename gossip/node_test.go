@@ -1,6 +1,7 @@
 package gossip
 
 import (
+	"sync"
 	"testing"
 	"time"
 )
@@ -39,4 +40,45 @@ func TestDetectsDeadMember(t *testing.T) {
 		t.Fatal("n5 not dead everywhere after 30s")
 	}
 	t.Logf("dead everywhere after %v", el)
+}
+
+// TestOnEventMayCallTheNode: an event handler that calls back into the
+// node, from several goroutines at once, neither deadlocks nor loses
+// events.
+func TestOnEventMayCallTheNode(t *testing.T) {
+	checkLeaks(t)
+	var mu sync.Mutex
+	seen := map[string]int{}
+	var self *Node
+	nodes := netNodes(t, 3, func(c *Config) {
+		if c.Name != "real0" {
+			return
+		}
+		c.OnEvent = func(e Event) {
+			_ = self.Members()
+			_ = self.Broadcast([]byte("x"))
+			mu.Lock()
+			seen[e.Type.String()+" "+e.Member.Name]++
+			mu.Unlock()
+		}
+	})
+	self = nodes[0]
+	defer func() {
+		for _, n := range nodes {
+			n.Shutdown()
+		}
+	}()
+	var wg sync.WaitGroup
+	for _, n := range nodes[1:] {
+		wg.Add(1)
+		go func() { defer wg.Done(); n.Join([]string{nodes[0].Addr()}) }()
+	}
+	wg.Wait()
+	if !eventually(10*time.Second, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return seen["join real1"] == 1 && seen["join real2"] == 1
+	}) {
+		t.Fatalf("events seen: %v", seen)
+	}
 }
