@@ -118,7 +118,7 @@ func gossipAgent(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.Bind, "bind", "127.0.0.1:7946", "UDP and TCP address to bind, host:port")
 	fs.StringVar(&join, "join", "", "comma-separated addresses of members to join")
 	fs.StringVar(&o.Name, "name", "", "member name (default: the bound address)")
-	fs.Var(&meta, "meta", "metadata key=value, repeatable (e.g. --meta rpc=127.0.0.1:50051 --meta services=greeter)")
+	fs.Var(&meta, "meta", "metadata key=value, repeatable; key=value words after the flags count too\n(e.g. --meta rpc=127.0.0.1:50051 services=greeter,echo)")
 	fs.StringVar(&o.Label, "label", "", "cluster label; members with another label are ignored")
 	fs.StringVar(&o.KeyringFile, "keyring", "", "file of base64 AES-256 keys, primary first; reread on SIGHUP")
 	fs.StringVar(&o.Preset, "preset", "lan", "timing preset: lan, wan or local")
@@ -127,6 +127,15 @@ func gossipAgent(args []string, stdout, stderr io.Writer) int {
 	}
 	if join != "" {
 		o.Join = strings.Split(join, ",")
+	}
+	// "--meta a=1 b=2": further key=value words after the flags are
+	// metadata too.
+	for _, a := range fs.Args() {
+		if !strings.Contains(a, "=") {
+			fmt.Fprintf(stderr, "h2rpc gossip agent: unexpected argument %q; metadata is key=value\n", a)
+			return 2
+		}
+		meta = append(meta, a)
 	}
 	var err error
 	if o.Meta, err = agent.ParseMeta(meta); err != nil {
