@@ -168,7 +168,7 @@ func TestPartitionHeals(t *testing.T) {
 		}
 	}
 	c.net.Partition(a, b)
-	if _, ok := c.runUntil(40*time.Second, 100*time.Millisecond, func() bool { return c.nodes[1].NumAlive() == 8 && c.nodes[0].NumAlive() == 4 }); !ok {
+	if _, ok := c.runUntil(90*time.Second, 100*time.Millisecond, func() bool { return c.nodes[1].NumAlive() == 8 && c.nodes[0].NumAlive() == 4 }); !ok {
 		t.Fatalf("partition not detected: %d and %d alive", c.nodes[1].NumAlive(), c.nodes[0].NumAlive())
 	}
 	c.net.Partition()

@@ -130,6 +130,17 @@ func (n *Node) finishProbe(seq uint32, p *probe, target string) {
 	delete(n.probes, seq)
 	if p.acked {
 		n.adjustHealth(-1)
+		if s := n.susp[target]; s != nil && s.lastLook {
+			// The last look before declaring it dead found it
+			// answering: its refutation went astray. Take it as
+			// alive at the incarnation we know; if it is suspected
+			// again, it will be probed again.
+			if i, ok := n.lookup(target); ok && n.table[i].state == StateSuspect {
+				n.clearSuspicion(target)
+				n.setEntry(target, n.table[i].id, n.table[i].inc, StateAlive)
+				n.emit(EventUpdate, i)
+			}
+		}
 		return
 	}
 	n.stats.ProbeFailures++

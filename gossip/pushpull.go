@@ -342,13 +342,9 @@ func (n *Node) applyAnswer(addr string, resp []byte, again bool) error {
 		if n.equalRounds >= 2 {
 			n.converging, n.fastRounds = false, 0
 		}
-	case !n.converging:
-		// Views still differ: keep exchanging at the fast pace.
-		n.converging = true
-		if d := n.jitterAround(n.cfg.FastSyncInterval); n.ppAt > n.now()+d {
-			n.schedulePushPull(d)
-		}
 	}
+	// Views that differ without teaching us new members (a death still
+	// spreading) do not start the fast pace: gossip is on it.
 	if again && m.digest != n.digest && !n.left {
 		// The peer lacks something we have: push it, in the buckets
 		// that still differ.

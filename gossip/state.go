@@ -86,7 +86,14 @@ func (n *Node) handleAlive(inc uint32, name, addr, meta []byte) {
 // held.
 func (n *Node) handleSuspect(inc uint32, name, from string) {
 	if name == n.self.name {
-		if inc < n.inc || n.left {
+		if n.left {
+			return
+		}
+		if inc < n.inc {
+			// Someone still suspects an earlier incarnation: our
+			// refutation missed it. Announce again, so whatever we
+			// send next (the ack to its probe, say) carries it.
+			n.announceSelf()
 			return
 		}
 		// Lifeguard: being suspected means we may be the slow one.
@@ -188,6 +195,7 @@ type suspicion struct {
 	k          int
 	confirmers map[string]struct{}
 	timer      Timer
+	lastLook   bool // the final probe before declaring death was made
 }
 
 // confirm records an independent suspector; it reports whether from is new
@@ -258,14 +266,28 @@ func (n *Node) suspicionExpired(name string, s *suspicion) {
 	if n.susp[name] != s {
 		return
 	}
-	delete(n.susp, name)
 	i, ok := n.lookup(name)
 	if !ok {
+		delete(n.susp, name)
 		return
 	}
-	if e := &n.table[i]; e.state == StateSuspect && e.inc == s.inc {
-		n.handleDead(s.inc, name, n.self.name)
+	e := &n.table[i]
+	if e.state != StateSuspect || e.inc != s.inc {
+		delete(n.susp, name)
+		return
 	}
+	if n.cfg.Lifeguard && !s.lastLook && len(s.confirmers)-1 < s.k {
+		// Unconfirmed by independent members: before declaring it
+		// dead, probe it once more, the suspicion attached, in case
+		// its refutation never reached us.
+		s.lastLook = true
+		n.probeOf = name
+		n.stop(s.timer)
+		s.timer = n.schedule(n.scaled(n.cfg.ProbeInterval)+2*n.scaled(n.cfg.ProbeTimeout), func() { n.suspicionExpired(name, s) })
+		return
+	}
+	delete(n.susp, name)
+	n.handleDead(s.inc, name, n.self.name)
 }
 
 func (n *Node) clearSuspicion(name string) {
