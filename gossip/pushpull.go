@@ -100,7 +100,7 @@ func (n *Node) reconnectTick() {
 	n.dead = live
 	if len(n.dead) > 0 {
 		i, _ := n.lookup(n.dead[n.rng.IntN(len(n.dead))])
-		n.pushPull(n.table[i].id.Value().addr, false, nil)
+		n.reconnect(n.table[i].id.Value().addr)
 	}
 }
 
@@ -351,6 +351,16 @@ func (n *Node) applyAnswer(addr string, resp []byte, again bool) error {
 		n.exchangeState(addr, n.answerBody(&m), false, nil)
 	}
 	return nil
+}
+
+// reconnect sends a member believed dead our bare digest: usually it is
+// dead and nothing answers; if a partition healed, it answers with its
+// full state and the views merge.
+func (n *Node) reconnect(addr string) {
+	if n.outgoing >= n.cfg.MaxConcurrentPushPull {
+		return
+	}
+	n.exchangeState(addr, n.stateBody(false, nil, statesNone, nil), true, nil)
 }
 
 // JoinAsync contacts the given addresses with a push-pull each and calls
