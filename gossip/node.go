@@ -80,6 +80,7 @@ type Node struct {
 
 	pushPulls   int  // push-pulls being answered
 	outgoing    int  // push-pulls we started that have not finished
+	gossiping   bool // a gossip round is scheduled
 	converging  bool // the last push-pull taught something
 	quietMerge  bool // merging a periodic push-pull
 	fastRounds  int  // fast push-pulls since one last taught something
@@ -151,7 +152,6 @@ func New(cfg Config) (*Node, error) {
 	}
 	n.mu.Lock()
 	n.schedule(n.jitter(n.cfg.ProbeInterval), n.probeTick)
-	n.schedule(n.jitter(n.cfg.GossipInterval), n.gossipTick)
 	n.schedulePushPull(n.jitter(n.cfg.PushPullInterval))
 	n.schedule(n.jitter(n.cfg.ReconnectInterval), n.reconnectTick)
 	n.unlock()
@@ -366,6 +366,7 @@ func (n *Node) Broadcast(b []byte) error {
 	m := message{typ: msgUser, from: []byte(n.self.name), seq: n.userSeq, payload: b}
 	n.seen(userKey{n.self.name, n.userSeq})
 	n.user.add("", appendMessage(nil, &m), false)
+	n.armGossip()
 	return nil
 }
 
@@ -402,6 +403,7 @@ func (n *Node) handleUser(m *message) {
 		return
 	}
 	n.user.add("", appendMessage(nil, m), false)
+	n.armGossip()
 	if n.cfg.OnMessage != nil {
 		n.cfg.OnMessage(m.payload)
 	}

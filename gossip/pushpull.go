@@ -7,10 +7,25 @@ import (
 	"time"
 )
 
-// gossipTick sends pending updates to GossipNodes random members.
+// armGossip schedules a gossip round if none is: rounds run only while
+// something is pending, so an idle cluster sends nothing but probes.
+// Call with mu held.
+func (n *Node) armGossip() {
+	if !n.gossiping {
+		n.gossiping = true
+		n.schedule(n.jitter(n.cfg.GossipInterval)+1, n.gossipTick)
+	}
+}
+
+// gossipTick sends pending updates to GossipNodes random members and
+// schedules the next round while any remain.
 func (n *Node) gossipTick() {
-	n.schedule(n.cfg.GossipInterval, n.gossipTick)
 	n.gossip()
+	if n.updates.len() > 0 || n.user.len() > 0 {
+		n.schedule(n.cfg.GossipInterval, n.gossipTick)
+		return
+	}
+	n.gossiping = false
 }
 
 // gossip sends one round of pending updates. Call with mu held.

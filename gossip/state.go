@@ -10,6 +10,7 @@ import (
 // Call with mu held.
 func (n *Node) queueUpdate(subject string, m *message) {
 	n.updates.add(subject, appendMessage(nil, m), m.typ == msgAlive)
+	n.armGossip()
 }
 
 // refute raises this node's incarnation above inc and announces it alive.
