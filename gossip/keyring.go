@@ -67,63 +67,63 @@ func newAEAD(key [KeySize]byte) cipher.AEAD {
 	return aead
 }
 
-// AddKey installs a key for decryption. The first key added becomes primary.
-func (k *Keyring) AddKey(b []byte) error {
+// change parses a key and runs f under the lock with the key and its
+// index among the installed keys, -1 if it is not installed.
+func (k *Keyring) change(b []byte, f func(key [KeySize]byte, i int) error) error {
 	key, err := toKey(b)
 	if err != nil {
 		return err
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	for _, have := range k.keys {
+	i := -1
+	for j, have := range k.keys {
 		if have == key {
-			return nil
+			i = j
+			break
 		}
 	}
-	k.keys = append(k.keys, key)
-	k.aeads = append(k.aeads, newAEAD(key))
-	k.primary = k.aeads[0]
-	return nil
+	return f(key, i)
+}
+
+// AddKey installs a key for decryption. The first key added becomes primary.
+func (k *Keyring) AddKey(b []byte) error {
+	return k.change(b, func(key [KeySize]byte, i int) error {
+		if i < 0 {
+			k.keys = append(k.keys, key)
+			k.aeads = append(k.aeads, newAEAD(key))
+			k.primary = k.aeads[0]
+		}
+		return nil
+	})
 }
 
 // UseKey makes an installed key the primary one.
 func (k *Keyring) UseKey(b []byte) error {
-	key, err := toKey(b)
-	if err != nil {
-		return err
-	}
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	for i, have := range k.keys {
-		if have == key {
-			k.keys[0], k.keys[i] = k.keys[i], k.keys[0]
-			k.aeads[0], k.aeads[i] = k.aeads[i], k.aeads[0]
-			k.primary = k.aeads[0]
-			return nil
+	return k.change(b, func(_ [KeySize]byte, i int) error {
+		if i < 0 {
+			return errors.New("gossip: UseKey: key is not installed; AddKey it first")
 		}
-	}
-	return errors.New("gossip: UseKey: key is not installed; AddKey it first")
+		k.keys[0], k.keys[i] = k.keys[i], k.keys[0]
+		k.aeads[0], k.aeads[i] = k.aeads[i], k.aeads[0]
+		k.primary = k.aeads[0]
+		return nil
+	})
 }
 
 // RemoveKey removes a key. The primary key cannot be removed.
 func (k *Keyring) RemoveKey(b []byte) error {
-	key, err := toKey(b)
-	if err != nil {
-		return err
-	}
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	for i, have := range k.keys {
-		if have == key {
-			if i == 0 {
-				return errors.New("gossip: RemoveKey: cannot remove the primary key; UseKey another first")
-			}
-			k.keys = append(k.keys[:i], k.keys[i+1:]...)
-			k.aeads = append(k.aeads[:i], k.aeads[i+1:]...)
+	return k.change(b, func(_ [KeySize]byte, i int) error {
+		switch {
+		case i < 0:
 			return nil
+		case i == 0:
+			return errors.New("gossip: RemoveKey: cannot remove the primary key; UseKey another first")
 		}
-	}
-	return nil
+		k.keys = append(k.keys[:i], k.keys[i+1:]...)
+		k.aeads = append(k.aeads[:i], k.aeads[i+1:]...)
+		return nil
+	})
 }
 
 // Keys returns copies of the installed keys, the primary first.

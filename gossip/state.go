@@ -83,6 +83,20 @@ func (n *Node) handleAlive(inc uint32, name, addr, meta []byte) {
 	}
 }
 
+// living returns a known member that is alive or suspect at no more than
+// inc: one that news at inc can change. Call with mu held.
+func (n *Node) living(name string, inc uint32) (int32, *entry, bool) {
+	i, ok := n.lookup(name)
+	if !ok {
+		return 0, nil, false
+	}
+	e := &n.table[i]
+	if inc < e.inc || e.state == StateDead || e.state == StateLeft {
+		return 0, nil, false
+	}
+	return i, e, true
+}
+
 // handleSuspect applies a suspicion of name raised by from. Call with mu
 // held.
 func (n *Node) handleSuspect(inc uint32, name, from string) {
@@ -103,12 +117,8 @@ func (n *Node) handleSuspect(inc uint32, name, from string) {
 		n.refute(inc)
 		return
 	}
-	i, ok := n.lookup(name)
+	i, e, ok := n.living(name, inc)
 	if !ok {
-		return
-	}
-	e := &n.table[i]
-	if inc < e.inc || e.state == StateDead || e.state == StateLeft {
 		return
 	}
 	if e.state == StateSuspect && inc == e.inc {
@@ -148,12 +158,8 @@ func (n *Node) handleDead(inc uint32, name, from string) {
 		n.refute(inc)
 		return
 	}
-	i, ok := n.lookup(name)
+	i, e, ok := n.living(name, inc)
 	if !ok {
-		return
-	}
-	e := &n.table[i]
-	if inc < e.inc || e.state == StateDead || e.state == StateLeft {
 		return
 	}
 	st, ev := StateDead, EventDead
