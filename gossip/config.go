@@ -109,7 +109,7 @@ type Config struct {
 //
 //	probe interval 1 s, ping timeout 300 ms (indirect probes get as long
 //	again), 3 indirect checks, stream fallback on;
-//	suspicion: min 1 × max(1, log10 n) × 1 s, max 4 × min, Lifeguard on,
+//	suspicion: min 0.8 × max(1, log10 n) × 1 s, max 4 × min, Lifeguard on,
 //	health multiplier up to 8;
 //	gossip every 200 ms to 3 members, 1,400-byte packets, each update sent
 //	4 × ceil(log10(n+1)) times, at most 1,024 pending;
@@ -122,7 +122,7 @@ func LAN() Config {
 		ProbeTimeout:          300 * time.Millisecond,
 		IndirectChecks:        3,
 		StreamFallback:        true,
-		SuspicionMult:         1,
+		SuspicionMult:         0.8,
 		SuspicionMaxMult:      4,
 		RetransmitMult:        4,
 		GossipInterval:        200 * time.Millisecond,
