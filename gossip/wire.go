@@ -19,7 +19,9 @@ const (
 	maxMetaLen  = 1024
 	// maxPacketLen bounds a datagram; maxStreamLen bounds one stream message.
 	maxPacketLen = 65507
-	maxStreamLen = 32 << 20
+	maxStreamLen = 16 << 20
+	// maxStates bounds the member states of one push-pull.
+	maxStates = 1 << 17
 	// maxMessages bounds the messages in one packet.
 	maxMessages = 512
 	// maxBuckets bounds the bucket digests of a push-pull.
@@ -297,7 +299,7 @@ func decodeMessage(b []byte) (m message, rest []byte, err error) {
 				r.b = r.b[nb*8:]
 			}
 		}
-		n := r.uvarint(maxStreamLen)
+		n := r.uvarint(maxStates)
 		if r.err == nil && n > uint64(len(r.b))/4 {
 			// Every state takes at least 4 bytes: refuse counts the
 			// buffer cannot hold before allocating for them.
