@@ -4,6 +4,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/h2rpc/h2rpc/gossip/internal/leaktest"
 )
 
 func TestJoinConverges(t *testing.T) {
@@ -46,7 +48,7 @@ func TestDetectsDeadMember(t *testing.T) {
 // node, from several goroutines at once, neither deadlocks nor loses
 // events.
 func TestOnEventMayCallTheNode(t *testing.T) {
-	checkLeaks(t)
+	leaktest.Check(t)
 	var mu sync.Mutex
 	seen := map[string]int{}
 	var self *Node

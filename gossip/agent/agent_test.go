@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/h2rpc/h2rpc/gossip/internal/leaktest"
 )
 
 const childEnv = "H2RPC_GOSSIP_AGENT_CHILD"
@@ -143,6 +145,7 @@ func writeKeys(t *testing.T, path string, keys ...[]byte) {
 }
 
 func TestAgentsFormClusterOnLoopback(t *testing.T) {
+	leaktest.Check(t)
 	dir := t.TempDir()
 	keyfile := filepath.Join(dir, "keys")
 	k1, k2 := bytes.Repeat([]byte{1}, 32), bytes.Repeat([]byte{2}, 32)

@@ -1,4 +1,5 @@
-package gossip
+// Package leaktest fails a test that leaves goroutines behind.
+package leaktest
 
 import (
 	"runtime"
@@ -26,9 +27,10 @@ func goroutines() []string {
 	return out
 }
 
-// checkLeaks records the goroutines at the start of a test and fails the
-// test if, at its end, new ones are still running after a grace period.
-func checkLeaks(t *testing.T) {
+// Check records the goroutines at the start of a test and fails the test
+// if, at its end, new ones are still running after a grace period of a
+// second.
+func Check(t testing.TB) {
 	t.Helper()
 	before := map[string]bool{}
 	for _, g := range goroutines() {
