@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -309,4 +310,17 @@ func TestBDPGrowsWindow(t *testing.T) {
 			t.Fatalf("the client sees an initial window of %d after 16 MiB, want it grown past 64 KiB", got)
 		}
 	})
+}
+
+// TestServerDoesNotOpenStreams: NewStream on a server connection fails
+// with ErrNotClient instead of writing a stream the protocol forbids.
+func TestServerDoesNotOpenStreams(t *testing.T) {
+	a, b := net.Pipe()
+	defer a.Close()
+	go io.Copy(io.Discard, a) // a pipe write waits for its reader
+	srv := NewServerConn(b, nil, func(*Stream) {})
+	defer func() { srv.Close(); srv.Wait() }()
+	if _, err := srv.NewStream(context.Background(), nil, true); err != ErrNotClient {
+		t.Fatalf("NewStream on a server: %v, want ErrNotClient", err)
+	}
 }

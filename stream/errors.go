@@ -14,6 +14,9 @@ var (
 	// going away (a GOAWAY was sent or received, or stream IDs ran out):
 	// open the stream on a new connection.
 	ErrConnDraining = errors.New("stream: connection is draining; open a new one")
+	// ErrNotClient is returned by NewStream on a server connection: only
+	// clients open streams (we never push).
+	ErrNotClient = errors.New("stream: only a client connection opens streams")
 	// ErrStreamClosed is returned for writes after the local side ended.
 	ErrStreamClosed = errors.New("stream: write after end of stream")
 	// ErrHeaderListTooLarge is returned when headers exceed the peer's

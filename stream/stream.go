@@ -60,7 +60,7 @@ func (c *Conn) NewStream(ctx context.Context, fields []hpack.HeaderField, endStr
 // request's first DATA), so a short request leaves in one write call.
 func (c *Conn) OpenStream(ctx context.Context, fields []hpack.HeaderField, endStream, flush bool) (*Stream, error) {
 	if c.role != Client {
-		return nil, ErrConnDraining
+		return nil, ErrNotClient
 	}
 	c.mu.Lock()
 	var stop func() bool
