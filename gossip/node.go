@@ -3,6 +3,7 @@ package gossip
 import (
 	"errors"
 	"hash/maphash"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"sync"
@@ -586,6 +587,36 @@ func (n *Node) randomMembers(k int, exclude string) []int32 {
 // into any number of nodes cheaply (their identities are shared).
 type Snapshot struct {
 	entries []snapEntry
+
+	once sync.Once
+	pre  struct {
+		index  map[uint64]int32
+		table  []entry
+		digest uint64
+	}
+}
+
+// prebuilt returns the snapshot as a member table, built once: restoring
+// into a node that knows only itself copies it wholesale.
+func (s *Snapshot) prebuilt() (map[uint64]int32, []entry, uint64) {
+	s.once.Do(func() {
+		s.pre.index = make(map[uint64]int32, len(s.entries))
+		for _, se := range s.entries {
+			name := se.id.Value().name
+			h := maphash.String(hashSeed, name)
+			if i, ok := s.pre.index[h]; ok {
+				if e := &s.pre.table[i]; e.id.Value().name == name && e.inc < se.inc {
+					s.pre.digest ^= digestOf(name, e.inc) ^ digestOf(name, se.inc)
+					e.id, e.inc = se.id, se.inc
+				}
+				continue
+			}
+			s.pre.index[h] = int32(len(s.pre.table))
+			s.pre.table = append(s.pre.table, entry{id: se.id, inc: se.inc, state: StateAlive, used: true})
+			s.pre.digest ^= digestOf(name, se.inc)
+		}
+	})
+	return s.pre.index, s.pre.table, s.pre.digest
 }
 
 type snapEntry struct {
@@ -630,6 +661,28 @@ func (n *Node) Snapshot() *Snapshot {
 	return s
 }
 
+// restoreInto replaces a table that holds only this node with a copy of
+// the snapshot's, then adds this node again; it reports false, changing
+// nothing, if the snapshot holds this node. Call with mu held.
+func (n *Node) restoreInto(s *Snapshot) bool {
+	index, table, digest := s.prebuilt()
+	if _, ok := index[maphash.String(n.seed, n.self.name)]; ok {
+		return false
+	}
+	n.index = maps.Clone(index)
+	n.table = append(make([]entry, 0, len(table)+1), table...)
+	n.since = make([]uint32, len(table), len(table)+1)
+	n.order = make([]int32, len(table), len(table)+1)
+	for i := range n.order {
+		n.order[i] = int32(i)
+	}
+	n.rng.Shuffle(len(n.order), func(a, b int) { n.order[a], n.order[b] = n.order[b], n.order[a] })
+	n.next = 0
+	n.digest, n.alive = digest, len(table)
+	n.setEntry(n.self.name, n.selfID, n.inc, StateAlive)
+	return true
+}
+
 // Restore adds the members of a snapshot (of an earlier run, of another
 // node) as if a push-pull had taught them, without disseminating them or
 // raising events. Members already known at the same or a higher
@@ -637,6 +690,9 @@ func (n *Node) Snapshot() *Snapshot {
 func (n *Node) Restore(s *Snapshot) {
 	n.mu.Lock()
 	defer n.unlock()
+	if len(n.index) == 1 && len(n.free) == 0 && n.restoreInto(s) {
+		return
+	}
 	if want := len(n.index) + len(s.entries); want > 2*len(n.index) {
 		// Size the tables once rather than growing them member by member.
 		index := make(map[uint64]int32, want)
