@@ -56,6 +56,7 @@ func gossipSim(args []string, stdout, stderr io.Writer) int {
 	asJSON := fs.Bool("json", false, "print the figures as JSON")
 	progress := fs.Bool("progress", false, "print the spread of view sizes every simulated second of the join")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	memLimit := fs.Int64("memory-limit", 12<<30, "soft heap limit in bytes for runs of 2,000 members or more")
 	memProfile := fs.String("memprofile", "", "write a heap profile at the end of the join to this file")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -73,10 +74,11 @@ func gossipSim(args []string, stdout, stderr io.Writer) int {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	if s.Nodes >= 2000 {
+	if s.Nodes >= 2000 && os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
 		// Thousands of full views are a large, long-lived heap: collect
-		// less often.
-		debug.SetGCPercent(400)
+		// less often, but within a bound (GOGC and GOMEMLIMIT override).
+		debug.SetGCPercent(300)
+		debug.SetMemoryLimit(*memLimit)
 	}
 	if *progress {
 		s.Progress = stderr
