@@ -18,6 +18,7 @@ const (
 	StateLeft    State = 3
 )
 
+// String returns the state's name: alive, suspect, dead or left.
 func (s State) String() string {
 	switch s {
 	case StateAlive:
@@ -47,7 +48,8 @@ type Member struct {
 	Meta        map[string]string
 	Incarnation uint32
 	State       State
-	// Since is when this node last saw the member's state change.
+	// Since is when this node last saw the member's state change, to the
+	// second.
 	Since time.Time
 }
 
@@ -91,6 +93,8 @@ const (
 	EventLeave
 )
 
+// String returns the event type's name: join, update, suspect, dead or
+// leave.
 func (t EventType) String() string {
 	switch t {
 	case EventJoin:

@@ -142,6 +142,8 @@ func (s Seconds) MarshalJSON() ([]byte, error) {
 	return json.Marshal(float64(time.Duration(s).Round(time.Millisecond)) / 1e9)
 }
 
+// String writes seconds with two decimals, or "never" for a negative
+// value.
 func (s Seconds) String() string {
 	if s < 0 {
 		return "never"
