@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -283,6 +284,11 @@ func writeFrame(w io.Writer, b []byte) error {
 
 // SendPacket sends one UDP datagram.
 func (t *NetTransport) SendPacket(to string, b []byte) error {
+	if ap, err := netip.ParseAddrPort(to); err == nil {
+		_, err = t.udp.WriteToUDPAddrPort(b, ap)
+		return err
+	}
+	// A host name: resolve it (members normally advertise IP addresses).
 	ua, err := net.ResolveUDPAddr("udp", to)
 	if err != nil {
 		return err
