@@ -356,8 +356,6 @@ func (c *Conn) handle(f *frame.Frame) error {
 }
 
 // isIdle reports whether id names a stream that has never been opened.
-// c.mu need not be held: lastPeerID and maxLocalID only grow, and both are
-// written by paths that cannot race with the reading goroutine's question.
 func (c *Conn) isIdle(id uint32) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -683,12 +681,6 @@ func lingerClose(nc net.Conn) {
 			return
 		}
 	}
-}
-
-// closedByEndStreamLocked reports whether id is a stream remembered as
-// closed by END_STREAM both ways rather than by RST_STREAM.
-func (c *Conn) closedByEndStreamLocked(id uint32) bool {
-	return c.closed.lookup(id) == closedNormally
 }
 
 // closedHow says how a stream was closed, which decides what RFC 9113 §5.1

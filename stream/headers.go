@@ -230,6 +230,41 @@ func (c *Conn) onTrailers(s *Stream, end bool, fields []hpack.HeaderField, tooLa
 	return nil
 }
 
+// dataStreamLocked returns the stream that takes a DATA frame of n bytes
+// (n counts padding), or nil with the error the frame deserves (nil when it
+// is ignored). It applies RFC 9113 §5.1 to frames on streams that are not
+// open, the stream window (§6.9) and content-length (§8.1.1).
+func (c *Conn) dataStreamLocked(f *frame.Frame, n int64) (*Stream, error) {
+	id := f.StreamID
+	s := c.streams[id]
+	if s == nil {
+		if c.isIdleLocked(id) {
+			return nil, &frame.ConnError{Code: frame.ErrCodeProtocol, Reason: "DATA on idle stream"}
+		}
+		switch c.closed.lookup(id) {
+		case closedNormally:
+			// Frames after END_STREAM both ways are a connection error.
+			return nil, &frame.ConnError{Code: frame.ErrCodeStreamClosed, Reason: "DATA on a closed stream"}
+		case closedByUs:
+			return nil, nil // in flight when we reset the stream: ignored
+		}
+		return nil, &frame.StreamError{StreamID: id, Code: frame.ErrCodeStreamClosed, Reason: "DATA on a closed stream"}
+	}
+	switch {
+	case s.remoteDone:
+		return nil, &frame.StreamError{StreamID: id, Code: frame.ErrCodeStreamClosed, Reason: "DATA after END_STREAM"}
+	case !s.gotHeader:
+		return nil, &frame.StreamError{StreamID: id, Code: frame.ErrCodeProtocol, Reason: "DATA before response headers"}
+	case !s.recvWin.Receive(n):
+		return nil, &frame.StreamError{StreamID: id, Code: frame.ErrCodeFlowControl, Reason: "DATA beyond the stream window"}
+	}
+	s.dataRecv += int64(len(f.Data))
+	if cl := s.contentLength; cl >= 0 && (s.dataRecv > cl || (f.EndStream() && s.dataRecv != cl)) {
+		return nil, &frame.StreamError{StreamID: id, Code: frame.ErrCodeProtocol, Reason: "body length differs from content-length"}
+	}
+	return s, nil
+}
+
 // onData handles DATA: flow control first (RFC 9113 §6.9), then the
 // stream's state and content-length (§8.1.1).
 func (c *Conn) onData(f *frame.Frame) error {
@@ -239,50 +274,16 @@ func (c *Conn) onData(f *frame.Frame) error {
 		c.mu.Unlock()
 		return &frame.ConnError{Code: frame.ErrCodeFlowControl, Reason: "DATA beyond the connection window"}
 	}
-	s := c.streams[f.StreamID]
-	var serr error
-	switch {
-	case s == nil && c.isIdleLocked(f.StreamID):
-		c.mu.Unlock()
-		return &frame.ConnError{Code: frame.ErrCodeProtocol, Reason: "DATA on idle stream"}
-	case s == nil && c.closedByEndStreamLocked(f.StreamID):
-		// RFC 9113 §5.1: frames after END_STREAM on a closed stream are a
-		// connection error (a stream we or the peer reset gets a stream
-		// error below).
+	s, err := c.dataStreamLocked(f, n)
+	if s == nil {
+		// Dropped: the bytes count against the connection window, so they
+		// are given back at once.
 		inc := c.recvWin.Consume(n)
 		c.mu.Unlock()
 		c.queueWindowUpdate(0, inc, frame.FlushAsync)
-		return &frame.ConnError{Code: frame.ErrCodeStreamClosed, Reason: "DATA on a closed stream"}
-	case s == nil && c.closed.lookup(f.StreamID) == closedByUs:
-		// RFC 9113 §5.1: DATA in flight when we reset the stream is
-		// ignored; only the connection window is given back.
-		inc := c.recvWin.Consume(n)
-		c.mu.Unlock()
-		c.queueWindowUpdate(0, inc, frame.FlushAsync)
-		return nil
-	case s == nil || s.remoteDone:
-		serr = &frame.StreamError{StreamID: f.StreamID, Code: frame.ErrCodeStreamClosed, Reason: "DATA on a closed stream"}
-	case !s.gotHeader:
-		serr = &frame.StreamError{StreamID: f.StreamID, Code: frame.ErrCodeProtocol, Reason: "DATA before response headers"}
-	case !s.recvWin.Receive(n):
-		serr = &frame.StreamError{StreamID: f.StreamID, Code: frame.ErrCodeFlowControl, Reason: "DATA beyond the stream window"}
+		return err
 	}
-	if serr != nil {
-		// The bytes count against the connection; give them back at once.
-		inc := c.recvWin.Consume(n)
-		c.mu.Unlock()
-		c.queueWindowUpdate(0, inc, frame.FlushAsync)
-		return serr
-	}
-	s.dataRecv += int64(len(f.Data))
 	end := f.EndStream()
-	if cl := s.contentLength; cl >= 0 && (s.dataRecv > cl || (end && s.dataRecv != cl)) {
-		s.recvWin.Consume(n)
-		inc := c.recvWin.Consume(n)
-		c.mu.Unlock()
-		c.queueWindowUpdate(0, inc, frame.FlushAsync)
-		return &frame.StreamError{StreamID: f.StreamID, Code: frame.ErrCodeProtocol, Reason: "body length differs from content-length"}
-	}
 	s.buf.Write(f.Data)
 	var streamInc, connInc uint32
 	if pad := n - int64(len(f.Data)); pad > 0 {
