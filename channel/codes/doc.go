@@ -1,0 +1,2 @@
+// Package codes defines the canonical gRPC status codes.
+package codes
