@@ -103,12 +103,12 @@ func TestFromError(t *testing.T) {
 
 type nilStatusErr struct{}
 
-func (nilStatusErr) Error() string        { return "nil status" }
+func (nilStatusErr) Error() string       { return "nil status" }
 func (nilStatusErr) GRPCStatus() *Status { return nil }
 
 type customErr struct{}
 
-func (customErr) Error() string        { return "custom" }
+func (customErr) Error() string       { return "custom" }
 func (customErr) GRPCStatus() *Status { return New(codes.PermissionDenied, "custom says no") }
 
 func TestFromContextError(t *testing.T) {
