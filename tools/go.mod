@@ -2,7 +2,10 @@ module github.com/h2rpc/h2rpc/tools
 
 go 1.26.0
 
-require github.com/summerwind/h2spec v2.2.1+incompatible
+require (
+	github.com/summerwind/h2spec v2.2.1+incompatible
+	google.golang.org/protobuf v1.36.12
+)
 
 require (
 	github.com/fatih/color v1.19.0 // indirect
