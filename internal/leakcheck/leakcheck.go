@@ -1,0 +1,68 @@
+// Package leakcheck fails a test that leaves goroutines behind.
+package leakcheck
+
+import (
+	"bytes"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Check fails t if goroutines that did not exist when it was called are
+// still running when t ends, once they have had up to two seconds to
+// finish. Tests using it must not run in parallel with others.
+func Check(t testing.TB) {
+	t.Helper()
+	before := ids()
+	t.Cleanup(func() {
+		leaked := New(before)
+		for deadline := time.Now().Add(2 * time.Second); len(leaked) > 0 && time.Now().Before(deadline); {
+			time.Sleep(time.Millisecond)
+			leaked = New(before)
+		}
+		for _, s := range leaked {
+			t.Errorf("goroutine left behind:\n%s", s)
+		}
+	})
+}
+
+// New returns the stacks of the goroutines whose IDs are not in before,
+// except those of the testing package.
+func New(before map[string]bool) []string {
+	var s []string
+	for id, stack := range stacks() {
+		if !before[id] && !strings.Contains(stack, "testing.tRunner") && !strings.Contains(stack, "testing.(*T).Run") {
+			s = append(s, stack)
+		}
+	}
+	return s
+}
+
+func ids() map[string]bool {
+	m := make(map[string]bool)
+	for id := range stacks() {
+		m[id] = true
+	}
+	return m
+}
+
+// stacks returns the stack of every goroutine, by ID.
+func stacks() map[string]string {
+	buf := make([]byte, 1<<16)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	m := make(map[string]string)
+	for _, g := range bytes.Split(buf, []byte("\n\n")) {
+		if id, _, ok := strings.Cut(strings.TrimPrefix(string(g), "goroutine "), " "); ok {
+			m[id] = string(g)
+		}
+	}
+	return m
+}
