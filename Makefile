@@ -36,8 +36,32 @@ $(TOOLS)/bin/h2spec: tools/go.mod tools/go.sum
 	@mkdir -p $(TOOLS)/bin
 	cd tools && $(GO) build -o $(TOOLS)/bin/h2spec github.com/summerwind/h2spec/cmd/h2spec
 
+.PHONY: protoc
+protoc: ## Install protoc (Debian's protobuf-compiler) when it is missing.
+	@command -v protoc >/dev/null || { \
+		sudo=; if [ "$$(id -u)" != 0 ] && command -v sudo >/dev/null; then sudo=sudo; fi; \
+		$$sudo apt-get update && $$sudo apt-get install -y protobuf-compiler; }
+
+$(TOOLS)/bin/protoc-gen-go: tools/go.mod tools/go.sum
+	@mkdir -p $(TOOLS)/bin
+	cd tools && $(GO) build -o $(TOOLS)/bin/protoc-gen-go google.golang.org/protobuf/cmd/protoc-gen-go
+
+# The plugins `make generate` runs: protoc-gen-go pinned by tools/go.mod, and
+# protoc-gen-go-h2rpc built from this tree.
+.PHONY: protoc-plugins
+protoc-plugins: protoc $(TOOLS)/bin/protoc-gen-go
+	$(GO) build -o $(TOOLS)/bin/protoc-gen-go-h2rpc ./cmd/protoc-gen-go-h2rpc
+
+.PHONY: generate
+generate: protoc-plugins ## Regenerate the Go code of every .proto under examples/ and interop/.
+	@./scripts/generate.sh
+
+.PHONY: check-generate
+check-generate: protoc-plugins ## Fail when checked-in generated code differs from what its .proto generates.
+	@./scripts/generate.sh --check
+
 .PHONY: test
-test: tools vet unit fuzz-smoke bench-smoke h2spec ## Run every check that CI runs.
+test: tools check-generate vet unit fuzz-smoke bench-smoke h2spec ## Run every check that CI runs.
 
 .PHONY: vet
 vet: ## gofmt and go vet.
