@@ -1,0 +1,96 @@
+package grpcgo
+
+import (
+	"context"
+	"net"
+
+	"google.golang.org/grpc"
+	grpcinsecure "google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+)
+
+// ClientStream is what the benchmarks need of a client stream; grpc-go's
+// and h2rpc's both have it.
+type ClientStream interface {
+	SendMsg(m any) error
+	RecvMsg(m any) error
+	CloseSend() error
+}
+
+// Client is a client of the benchmark service on one connection, shaped
+// as generated clients are: each call allocates its reply.
+type Client interface {
+	Unary(ctx context.Context, in *wrapperspb.BytesValue) (*wrapperspb.BytesValue, error)
+	PingPong(ctx context.Context) (ClientStream, error)
+	Stream(ctx context.Context, in *wrapperspb.BytesValue) (ClientStream, error)
+}
+
+// Stack is one RPC implementation: Start serves the benchmark service on ln
+// and connects one client to it; stop closes both.
+type Stack struct {
+	Name  string
+	Start func(ln net.Listener) (c Client, stop func(), err error)
+}
+
+// Stacks are the implementations compared.
+var Stacks = []Stack{
+	{"grpc-go", StartGRPC},
+}
+
+// StartGRPC serves the benchmark service with grpc-go on ln, with default
+// options, and connects a grpc-go client to it over h2c.
+func StartGRPC(ln net.Listener) (Client, func(), error) {
+	s := grpc.NewServer()
+	s.RegisterService(&GRPCServiceDesc, Echo{})
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		s.Serve(ln)
+	}()
+	cc, err := grpc.NewClient(ln.Addr().String(), grpc.WithTransportCredentials(grpcinsecure.NewCredentials()))
+	stop := func() {
+		if cc != nil {
+			cc.Close()
+		}
+		s.Stop()
+		<-served
+	}
+	if err != nil {
+		stop()
+		return nil, nil, err
+	}
+	return grpcClient{cc}, stop, nil
+}
+
+type grpcClient struct{ cc *grpc.ClientConn }
+
+var (
+	grpcPingPongDesc = &GRPCServiceDesc.Streams[0]
+	grpcStreamDesc   = &GRPCServiceDesc.Streams[1]
+)
+
+func (c grpcClient) Unary(ctx context.Context, in *wrapperspb.BytesValue) (*wrapperspb.BytesValue, error) {
+	out := new(wrapperspb.BytesValue)
+	if err := c.cc.Invoke(ctx, UnaryMethod, in, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c grpcClient) PingPong(ctx context.Context) (ClientStream, error) {
+	return c.cc.NewStream(ctx, grpcPingPongDesc, PingPongMethod)
+}
+
+func (c grpcClient) Stream(ctx context.Context, in *wrapperspb.BytesValue) (ClientStream, error) {
+	s, err := c.cc.NewStream(ctx, grpcStreamDesc, StreamMethod)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := s.CloseSend(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
