@@ -14,6 +14,11 @@ FUZZTIME      ?= 60s
 # Port for the h2spec run (any free loopback port).
 H2SPEC_PORT ?= 50611
 
+# The side-by-side benchmarks against grpc-go (module bench/grpcgo): time per
+# benchmark and number of runs of `make compare`.
+COMPARE_BENCHTIME ?= 2s
+COMPARE_COUNT     ?= 3
+
 .DEFAULT_GOAL := help
 
 .PHONY: help
@@ -61,7 +66,7 @@ check-generate: protoc-plugins ## Fail when checked-in generated code differs fr
 	@./scripts/generate.sh --check
 
 .PHONY: test
-test: tools check-generate vet unit fuzz-smoke bench-smoke h2spec ## Run every check that CI runs.
+test: tools check-generate vet unit fuzz-smoke bench-smoke bench-grpcgo-smoke h2spec ## Run every check that CI runs.
 
 .PHONY: vet
 vet: ## gofmt and go vet.
@@ -87,6 +92,19 @@ bench-smoke: ## Run every benchmark once, as a test.
 .PHONY: bench
 bench: ## Run the benchmarks (BENCHTIME, default 1s; COUNT, default 1).
 	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=$(or $(BENCHTIME),1s) -count=$(or $(COUNT),1) ./...
+
+.PHONY: bench-grpcgo-smoke
+bench-grpcgo-smoke: ## Vet and test bench/grpcgo (race), and run its grpc-go comparison benchmarks once.
+	cd bench/grpcgo && $(GO) vet ./... && $(GO) test -race -count=1 ./... && \
+		$(GO) test -run='^$$' -bench=. -benchtime=1x ./...
+
+.PHONY: compare
+compare: ## Benchmark h2rpc against grpc-go (COMPARE_BENCHTIME, COMPARE_COUNT) and print the table.
+	@mkdir -p $(BIN)
+	cd bench/grpcgo && set -o pipefail && \
+		$(GO) test -run='^$$' -bench=. -benchmem -benchtime=$(COMPARE_BENCHTIME) -count=$(COMPARE_COUNT) . | tee $(BIN)/compare.txt
+	@echo
+	cd bench/grpcgo && $(GO) run ./cmd/compare $(BIN)/compare.txt
 
 .PHONY: h2spec
 h2spec: build tools ## Run h2spec (all cases) against `h2rpc interop-server` over h2c; fails on any failure.
