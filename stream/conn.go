@@ -381,7 +381,18 @@ func (c *Conn) onRSTStream(f *frame.Frame) error {
 	}
 	s := c.streams[f.StreamID]
 	var inc uint32
-	if s != nil {
+	switch {
+	case s == nil:
+	case f.ErrCode == frame.ErrCodeNo && s.remoteDone:
+		// The peer's side is complete and it asks us to stop sending
+		// ours; what it sent stays readable (RFC 9113 §8.1).
+		s.sendErr = &ResetError{Code: f.ErrCode, Remote: true}
+		s.cond.Broadcast()
+		c.sendCond.Broadcast()
+		if !s.closed {
+			c.closeLocked(s, closedByPeer)
+		}
+	default:
 		inc = s.resetLocked(&ResetError{Code: f.ErrCode, Remote: true})
 	}
 	c.mu.Unlock()

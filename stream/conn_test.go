@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/h2rpc/h2rpc/frame"
+	"github.com/h2rpc/h2rpc/hpack"
 )
 
 func TestRoundTrip(t *testing.T) {
@@ -323,4 +324,35 @@ func TestServerDoesNotOpenStreams(t *testing.T) {
 	if _, err := srv.NewStream(context.Background(), nil, true); err != ErrNotClient {
 		t.Fatalf("NewStream on a server: %v, want ErrNotClient", err)
 	}
+}
+
+// TestCompleteResponseThenNoError: a server may answer in full before the
+// request is complete, then reset with NO_ERROR; the client keeps the
+// response (RFC 9113 §8.1) and its own writes stop.
+func TestCompleteResponseThenNoError(t *testing.T) {
+	forTransports(t, func(t *testing.T, tr transport) {
+		client, _ := startPair(t, tr, nil, nil, func(s *Stream) {
+			s.WriteHeaders(okResponse, false, false)
+			s.WriteData([]byte("early answer"), false, false)
+			s.WriteHeaders([]hpack.HeaderField{{Name: "grpc-status", Value: "0"}}, true, true)
+			// The handler returns with the request still open: the stream
+			// layer resets it with NO_ERROR.
+		})
+		s, err := client.NewStream(context.Background(), request("/early"), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		<-s.Done()
+		body, err := io.ReadAll(s)
+		if err != nil || string(body) != "early answer" {
+			t.Fatalf("body %q, %v", body, err)
+		}
+		if err := equalFields(s.Trailer(), []string{"grpc-status", "0"}); err != nil {
+			t.Fatal(err)
+		}
+		var re *ResetError
+		if err := s.WriteData([]byte("more"), true, true); !errors.As(err, &re) || re.Code != frame.ErrCodeNo || !re.Remote {
+			t.Fatalf("write after the peer stopped us: %v", err)
+		}
+	})
 }

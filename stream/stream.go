@@ -33,6 +33,7 @@ type Stream struct {
 	localDone     bool // END_STREAM sent (or queued)
 	closed        bool // removed from the connection
 	err           error
+	sendErr       error // the peer stopped our side after completing its own
 	done          chan struct{}
 }
 
@@ -272,6 +273,9 @@ func flushMode(flush bool) frame.FlushMode {
 func (s *Stream) writableLocked() error {
 	if s.err != nil {
 		return s.err
+	}
+	if s.sendErr != nil {
+		return s.sendErr
 	}
 	if s.localDone {
 		return ErrStreamClosed
