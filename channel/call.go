@@ -1,0 +1,580 @@
+package channel
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/h2rpc/h2rpc/channel/codes"
+	"github.com/h2rpc/h2rpc/channel/metadata"
+	"github.com/h2rpc/h2rpc/channel/status"
+	"github.com/h2rpc/h2rpc/codec"
+	"github.com/h2rpc/h2rpc/frame"
+	"github.com/h2rpc/h2rpc/hpack"
+	"github.com/h2rpc/h2rpc/internal/bufpool"
+	"github.com/h2rpc/h2rpc/stream"
+)
+
+// ClientStream is one call on the client side, at the level of message
+// bytes. SendMsg and CloseSend belong to one goroutine, RecvMsg, Header and
+// Trailer to one goroutine (possibly another); Cancel may be called from
+// any goroutine.
+type ClientStream struct {
+	cc     *ClientConn
+	ctx    context.Context
+	method string
+	co     CallOptions
+	conn   *stream.Conn
+	st     *stream.Stream
+	stop   func() bool // stops the reset on ctx end; nil if ctx never ends
+
+	sendComp     codec.Compressor
+	noCompress   bool // SetMessageCompression(false)
+	maxSend      int
+	flushed      bool // the request headers have left
+	sendClosed   bool
+	headerDone   bool
+	headerErr    error
+	recvErr      error // final result of the call, once known
+	retryErr     error // why the server certainly did not process the call
+	mr           msgReader
+	headerFields []hpack.HeaderField // response headers (also trailers when trailers-only)
+	fields       [12]hpack.HeaderField
+	timeoutBuf   [12]byte
+}
+
+var clientStreamPool = sync.Pool{New: func() any { return new(ClientStream) }}
+
+// contentTypeFor returns the content-type of a content subtype; the
+// common ones are constants.
+func contentTypeFor(subtype string) string {
+	switch subtype {
+	case "":
+		return "application/grpc"
+	case "proto":
+		return "application/grpc+proto"
+	case "json":
+		return "application/grpc+json"
+	}
+	return "application/grpc+" + subtype
+}
+
+// contentSubtype returns the subtype of a gRPC content-type, and whether
+// it is one ("application/grpc" alone is proto).
+func contentSubtype(ct string) (string, bool) {
+	const base = "application/grpc"
+	if len(ct) < len(base) || !strings.EqualFold(ct[:len(base)], base) {
+		return "", false
+	}
+	rest := ct[len(base):]
+	switch {
+	case rest == "":
+		return "proto", true
+	case rest[0] == '+':
+		sub := rest[1:]
+		if i := strings.IndexByte(sub, ';'); i >= 0 {
+			sub = sub[:i]
+		}
+		if sub == "" {
+			return "proto", true
+		}
+		return strings.ToLower(sub), true
+	case rest[0] == ';':
+		return "proto", true
+	}
+	return "", false
+}
+
+// init prepares a call before its stream opens.
+func (cs *ClientStream) init(cc *ClientConn, ctx context.Context, method string, co *CallOptions) error {
+	cs.cc, cs.ctx, cs.method = cc, ctx, method
+	if co != nil {
+		cs.co = *co
+	}
+	cs.maxSend = cc.opts.maxSend
+	if cs.co.MaxSendMsgSize > 0 {
+		cs.maxSend = cs.co.MaxSendMsgSize
+	}
+	cs.mr.limit = cc.opts.maxRecv
+	if cs.co.MaxRecvMsgSize > 0 {
+		cs.mr.limit = cs.co.MaxRecvMsgSize
+	}
+	name := cs.co.Compressor
+	if name == "" {
+		name = cc.opts.compressor
+	}
+	if name != "" && name != "identity" {
+		cs.sendComp = codec.GetCompressor(name)
+		if cs.sendComp == nil {
+			return status.Errorf(codes.Internal, "grpc: Compressor is not installed for requested grpc-encoding %q", name)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return status.FromContextError(err).Err()
+	}
+	return nil
+}
+
+// release returns cs to the pool; it must not be used afterwards.
+func (cs *ClientStream) release() {
+	*cs = ClientStream{}
+	clientStreamPool.Put(cs)
+}
+
+// requestHeaders builds the request header list into cs.fields.
+func (cs *ClientStream) requestHeaders() ([]hpack.HeaderField, error) {
+	cc := cs.cc
+	f := append(cs.fields[:0],
+		hpack.HeaderField{Name: ":method", Value: "POST"},
+		hpack.HeaderField{Name: ":scheme", Value: cc.scheme},
+		hpack.HeaderField{Name: ":path", Value: cs.method},
+		hpack.HeaderField{Name: ":authority", Value: cc.authority},
+		hpack.HeaderField{Name: "content-type", Value: contentTypeFor(cs.co.ContentSubtype)},
+		hpack.HeaderField{Name: "user-agent", Value: cc.userAgent},
+		hpack.HeaderField{Name: "te", Value: "trailers"},
+	)
+	if cs.sendComp != nil {
+		f = append(f, hpack.HeaderField{Name: "grpc-encoding", Value: cs.sendComp.Name()})
+	}
+	if ae := codec.AcceptEncoding(); ae != "" {
+		f = append(f, hpack.HeaderField{Name: "grpc-accept-encoding", Value: ae})
+	}
+	if dl, ok := cs.ctx.Deadline(); ok {
+		// Never indexed: the value changes with every call, and would
+		// only churn both HPACK tables.
+		v := appendTimeout(cs.timeoutBuf[:0], time.Until(dl))
+		f = append(f, hpack.HeaderField{Name: "grpc-timeout", Value: string(v), Sensitive: true})
+	}
+	md, added, ok := metadata.FromOutgoingContextRaw(cs.ctx)
+	if !ok {
+		return f, nil
+	}
+	var err error
+	for k, vs := range md {
+		for _, v := range vs {
+			if f, err = appendMetadata(f, k, v); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for _, kv := range added {
+		for i := 0; i+1 < len(kv); i += 2 {
+			if f, err = appendMetadata(f, strings.ToLower(kv[i]), kv[i+1]); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return f, nil
+}
+
+// appendMetadata adds one user metadata pair to a header list, refusing
+// reserved and invalid keys and values; binary values are base64-encoded.
+func appendMetadata(f []hpack.HeaderField, k, v string) ([]hpack.HeaderField, error) {
+	if metadata.IsReservedKey(k) {
+		return f, status.Errorf(codes.Internal, "grpc: metadata key %q is reserved for the protocol", k)
+	}
+	if err := metadata.ValidateKey(k); err != nil {
+		return f, status.Errorf(codes.Internal, "grpc: %v", err)
+	}
+	if metadata.IsBinaryKey(k) {
+		v = metadata.EncodeBinary([]byte(v))
+	} else if err := metadata.ValidateValue(k, v); err != nil {
+		return f, status.Errorf(codes.Internal, "grpc: %v", err)
+	}
+	return append(f, hpack.HeaderField{Name: k, Value: v}), nil
+}
+
+// open starts the stream on conn; its headers leave with the first flush.
+func (cs *ClientStream) open(conn *stream.Conn, endStream, flush bool) error {
+	fields, err := cs.requestHeaders()
+	if err != nil {
+		return err
+	}
+	st, err := conn.OpenStream(cs.ctx, fields, endStream, flush)
+	if err != nil {
+		return err
+	}
+	cs.conn, cs.st = conn, st
+	cs.flushed = flush
+	cs.sendClosed = endStream
+	cs.mr.r = st
+	if cs.ctx.Done() != nil {
+		cs.stop = context.AfterFunc(cs.ctx, cs.onCtxDone)
+	}
+	return nil
+}
+
+func (cs *ClientStream) onCtxDone() { cs.st.Reset(frame.ErrCodeCancel) }
+
+// Context returns the call's context.
+func (cs *ClientStream) Context() context.Context { return cs.ctx }
+
+// SetMessageCompression chooses whether the following messages are
+// compressed, when the call has a compressor (they are by default).
+func (cs *ClientStream) SetMessageCompression(on bool) { cs.noCompress = !on }
+
+// SendMsg sends one message: p holds MsgHeaderLen free bytes, then the
+// message. p may be reused once SendMsg returns. If the call has already
+// ended, SendMsg returns io.EOF and RecvMsg tells how it ended.
+func (cs *ClientStream) SendMsg(p []byte) error { return cs.send(p, false) }
+
+func (cs *ClientStream) send(p []byte, last bool) error {
+	if cs.sendClosed {
+		return status.Error(codes.Internal, "grpc: SendMsg called after CloseSend")
+	}
+	if err := checkSendSize(p, cs.maxSend); err != nil {
+		return err
+	}
+	var err error
+	if cs.sendComp != nil && !cs.noCompress {
+		var sp *[]byte
+		sp, err = compressMsg(cs.sendComp, p)
+		if err != nil {
+			return err
+		}
+		if err = checkSendSize(*sp, maxWireMsgSize); err == nil {
+			putMsgHeader(*sp, true)
+			err = cs.st.WriteData(*sp, last, true)
+		}
+		bufpool.Put(sp)
+	} else {
+		putMsgHeader(p, false)
+		err = cs.st.WriteData(p, last, true)
+	}
+	cs.flushed = true
+	if last {
+		cs.sendClosed = true
+	}
+	if err != nil {
+		if isStatusError(err) {
+			return err
+		}
+		return io.EOF
+	}
+	return nil
+}
+
+// CloseSend ends the request side of the call.
+func (cs *ClientStream) CloseSend() error {
+	if cs.sendClosed {
+		return nil
+	}
+	cs.sendClosed, cs.flushed = true, true
+	if err := cs.st.CloseSend(); err != nil && !errors.Is(err, stream.ErrStreamClosed) {
+		return nil // the call ended; RecvMsg says how
+	}
+	return nil
+}
+
+// flush sends the request headers if they are still waiting, so that a
+// caller who reads before sending does not wait forever.
+func (cs *ClientStream) flush() {
+	if cs.flushed {
+		return
+	}
+	cs.flushed = true
+	w := cs.conn.Writer()
+	w.Finish(w.Start(), frame.Flush)
+}
+
+// Cancel abandons the call: the stream is reset with CANCEL. Calls whose
+// context ends are cancelled the same way.
+func (cs *ClientStream) Cancel() {
+	if cs.st != nil {
+		cs.st.Reset(frame.ErrCodeCancel)
+	}
+}
+
+// Header waits for the response headers and returns their metadata. For
+// a call that ended without headers (trailers-only), it returns an empty
+// MD and nil error; RecvMsg then returns the status.
+func (cs *ClientStream) Header() (metadata.MD, error) {
+	if err := cs.readHeader(); err != nil && cs.headerFields == nil {
+		return nil, err
+	}
+	if cs.st.TrailersOnly() {
+		return metadata.MD{}, nil
+	}
+	return headerMD(cs.headerFields), nil
+}
+
+// readHeader waits for the response headers once and checks them.
+func (cs *ClientStream) readHeader() error {
+	if cs.headerDone {
+		return cs.headerErr
+	}
+	cs.headerDone = true
+	cs.flush()
+	fields, err := cs.st.Header()
+	if err != nil {
+		if retryable(err) {
+			cs.retryErr = err
+		}
+		cs.headerErr = streamError(cs.ctx, err)
+		return cs.headerErr
+	}
+	cs.headerFields = fields
+	if s := cs.st.Status(); s != 200 {
+		cs.headerErr = httpStatusError(s)
+		return cs.headerErr
+	}
+	var ct, enc string
+	for _, hf := range fields {
+		switch hf.Name {
+		case "content-type":
+			ct = hf.Value
+		case "grpc-encoding":
+			enc = hf.Value
+		}
+	}
+	if cs.st.TrailersOnly() {
+		cs.headerErr = trailerStatus(fields)
+		if cs.headerErr == nil {
+			cs.headerErr = io.EOF
+		}
+		return cs.headerErr
+	}
+	if _, ok := contentSubtype(ct); !ok {
+		cs.headerErr = status.Errorf(codes.Unknown, "grpc: unexpected content-type %q in the response", ct)
+		return cs.headerErr
+	}
+	if enc != "" && enc != "identity" {
+		cs.mr.decomp = codec.GetCompressor(enc)
+		if cs.mr.decomp == nil {
+			cs.headerErr = status.Errorf(codes.Internal, "grpc: Decompressor is not installed for grpc-encoding %q", enc)
+			return cs.headerErr
+		}
+	}
+	return nil
+}
+
+// RecvMsg receives the next message, appended to buf[:0]. After the last
+// one it returns io.EOF if the call succeeded, or the call's status error.
+func (cs *ClientStream) RecvMsg(buf []byte) ([]byte, error) {
+	if cs.recvErr != nil {
+		return buf[:0], cs.recvErr
+	}
+	if err := cs.readHeader(); err != nil {
+		return buf[:0], cs.end(err)
+	}
+	msg, err := cs.mr.next(buf)
+	if err == nil {
+		return msg, nil
+	}
+	if err == io.EOF {
+		err = trailerStatus(cs.st.Trailer())
+		if err == nil {
+			err = io.EOF
+		}
+		return msg, cs.end(err)
+	}
+	if isStatusError(err) {
+		// Our own verdict on what was received (size, compression): the
+		// server must stop sending.
+		cs.st.Reset(frame.ErrCodeCancel)
+		return msg, cs.end(err)
+	}
+	// The stream failed; if the trailers made it, they tell the story.
+	if tr := cs.st.Trailer(); tr != nil && cs.ctx.Err() == nil {
+		if err := trailerStatus(tr); err != nil {
+			return msg, cs.end(err)
+		}
+	}
+	return msg, cs.end(streamError(cs.ctx, err))
+}
+
+// end records the final result of the call and stops watching its context.
+func (cs *ClientStream) end(err error) error {
+	if cs.recvErr == nil {
+		cs.recvErr = err
+		if cs.stop != nil {
+			cs.stop()
+			cs.stop = nil
+		}
+		if err != io.EOF && cs.st != nil {
+			// Make sure the server stops: a no-op if the stream is over.
+			cs.st.Reset(frame.ErrCodeCancel)
+		}
+	}
+	return cs.recvErr
+}
+
+// Trailer returns the trailer metadata, once RecvMsg has returned an
+// error.
+func (cs *ClientStream) Trailer() metadata.MD {
+	if cs.st == nil {
+		return nil
+	}
+	return trailerMD(cs.st.Trailer())
+}
+
+// LastRecvCompressed reports whether the last message received carried
+// the compressed flag.
+func (cs *ClientStream) LastRecvCompressed() bool { return cs.mr.compressed }
+
+// trailerStatus returns the status carried by trailers (nil for OK).
+func trailerStatus(fields []hpack.HeaderField) error {
+	var code codes.Code
+	var msg, details string
+	found := false
+	for _, hf := range fields {
+		switch hf.Name {
+		case "grpc-status":
+			c, ok := grpcStatusCode(hf.Value)
+			if !ok {
+				return status.Errorf(codes.Internal, "grpc: malformed grpc-status %q", hf.Value)
+			}
+			code, found = c, true
+		case "grpc-message":
+			msg = status.DecodeMessage(hf.Value)
+		case "grpc-status-details-bin":
+			details = hf.Value
+		}
+	}
+	if !found {
+		return status.Error(codes.Internal, "grpc: server closed the stream without sending a grpc-status")
+	}
+	if code == codes.OK {
+		return nil
+	}
+	if details != "" {
+		if b, err := metadata.DecodeBinary(details); err == nil {
+			if st, err := status.UnmarshalProto(b); err == nil && st.Code() == code {
+				return st.Err()
+			}
+		}
+	}
+	return status.New(code, msg).Err()
+}
+
+// headerMD returns the user metadata of a response header list.
+func headerMD(fields []hpack.HeaderField) metadata.MD {
+	md := metadata.MD{}
+	for _, hf := range fields {
+		if len(hf.Name) == 0 || hf.Name[0] == ':' || hf.Name == "content-type" || strings.HasPrefix(hf.Name, "grpc-") {
+			continue
+		}
+		addIncoming(md, hf.Name, hf.Value)
+	}
+	return md
+}
+
+// trailerMD returns the user metadata of trailers.
+func trailerMD(fields []hpack.HeaderField) metadata.MD {
+	md := metadata.MD{}
+	for _, hf := range fields {
+		if len(hf.Name) == 0 || hf.Name[0] == ':' || hf.Name == "content-type" || hf.Name == "grpc-status" || hf.Name == "grpc-message" || hf.Name == "grpc-status-details-bin" {
+			continue
+		}
+		addIncoming(md, hf.Name, hf.Value)
+	}
+	return md
+}
+
+// addIncoming adds a received pair, decoding binary values; a binary value
+// that is not base64 is dropped.
+func addIncoming(md metadata.MD, k, v string) {
+	if metadata.IsBinaryKey(k) {
+		b, err := metadata.DecodeBinary(v)
+		if err != nil {
+			return
+		}
+		v = string(b)
+	}
+	md[k] = append(md[k], v)
+}
+
+// NewStream starts a call of any kind. The request headers are sent with
+// the first message, or by CloseSend, Header or RecvMsg.
+func (cc *ClientConn) NewStream(ctx context.Context, method string, co *CallOptions) (*ClientStream, error) {
+	cs := new(ClientStream)
+	if err := cs.init(cc, ctx, method, co); err != nil {
+		return nil, err
+	}
+	for attempt := 0; ; attempt++ {
+		conn, err := cc.getConn(ctx, cs.co.WaitForReady)
+		if err != nil {
+			return nil, err
+		}
+		err = cs.open(conn, false, false)
+		if err == nil {
+			return cs, nil
+		}
+		if retryable(err) && attempt < maxTransparentRetries {
+			cc.dropConn(conn)
+			continue
+		}
+		return nil, streamError(ctx, err)
+	}
+}
+
+// maxTransparentRetries bounds how often a call the server never saw is
+// sent again on a new connection.
+const maxTransparentRetries = 3
+
+// Invoke runs a unary call. req holds MsgHeaderLen free bytes, then the
+// request message; the response message is appended to reply[:0]. The
+// error is a status error (status.FromError). header and trailer, when not
+// nil, receive the response metadata.
+func (cc *ClientConn) Invoke(ctx context.Context, method string, req, reply []byte, co *CallOptions, header, trailer *metadata.MD) ([]byte, error) {
+	cs := clientStreamPool.Get().(*ClientStream)
+	defer cs.release()
+	for attempt := 0; ; attempt++ {
+		if err := cs.init(cc, ctx, method, co); err != nil {
+			return reply[:0], err
+		}
+		var err error
+		reply, err = cs.invokeOnce(req, reply, header, trailer)
+		if err == nil || attempt >= maxTransparentRetries || cs.retryErr == nil {
+			return reply, err
+		}
+		conn := cs.conn
+		*cs = ClientStream{}
+		if conn != nil {
+			cc.dropConn(conn)
+		}
+	}
+}
+
+func (cs *ClientStream) invokeOnce(req, reply []byte, header, trailer *metadata.MD) ([]byte, error) {
+	conn, err := cs.cc.getConn(cs.ctx, cs.co.WaitForReady)
+	if err != nil {
+		return reply[:0], err
+	}
+	cs.conn = conn
+	if err := cs.open(conn, false, false); err != nil {
+		if retryable(err) {
+			cs.retryErr = err
+		}
+		return reply[:0], streamError(cs.ctx, err)
+	}
+	if err := cs.send(req, true); err != nil && err != io.EOF {
+		return reply[:0], cs.end(err)
+	}
+	reply, err = cs.RecvMsg(reply)
+	switch err {
+	case nil:
+		// Exactly one response message, then the trailers.
+		if _, err = cs.RecvMsg(nil); err == io.EOF {
+			err = nil
+		} else if err == nil {
+			err = cs.end(status.Error(codes.Internal, "grpc: cardinality violation: the server sent more than one response message to a unary call"))
+		}
+	case io.EOF:
+		err = status.Error(codes.Internal, "grpc: cardinality violation: the server ended a unary call with OK and no response message")
+	}
+	if header != nil {
+		if cs.headerFields != nil && !cs.st.TrailersOnly() {
+			*header = headerMD(cs.headerFields)
+		} else {
+			*header = metadata.MD{}
+		}
+	}
+	if trailer != nil {
+		*trailer = cs.Trailer()
+	}
+	return reply, err
+}

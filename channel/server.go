@@ -1,0 +1,537 @@
+package channel
+
+import (
+	"context"
+	"io"
+	"math"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/h2rpc/h2rpc/channel/codes"
+	"github.com/h2rpc/h2rpc/channel/credentials"
+	"github.com/h2rpc/h2rpc/channel/metadata"
+	"github.com/h2rpc/h2rpc/channel/peer"
+	"github.com/h2rpc/h2rpc/channel/status"
+	"github.com/h2rpc/h2rpc/codec"
+	"github.com/h2rpc/h2rpc/frame"
+	"github.com/h2rpc/h2rpc/hpack"
+	"github.com/h2rpc/h2rpc/internal/bufpool"
+	"github.com/h2rpc/h2rpc/stream"
+)
+
+// ServerConfig holds the settings of a server's connections.
+type ServerConfig struct {
+	// Conn sets the HTTP/2 parameters.
+	Conn stream.Config
+	// MaxRecvMsgSize is the largest message a call receives (default
+	// 4 MiB); larger ones end the call with RESOURCE_EXHAUSTED.
+	MaxRecvMsgSize int
+	// MaxSendMsgSize is the largest message a call sends (default
+	// unlimited).
+	MaxSendMsgSize int
+}
+
+// ServerHandler serves one call. It runs on its own goroutine and ends
+// the call with Finish; a call it leaves unfinished ends with UNKNOWN.
+type ServerHandler func(*ServerStream)
+
+// ServerConn is one server connection carrying gRPC calls.
+type ServerConn struct {
+	c       *stream.Conn
+	h       ServerHandler
+	base    context.Context // carries the peer
+	maxRecv int
+	maxSend int
+}
+
+// ServeConn serves calls on nc, which has been through the credentials'
+// handshake (authInfo describes it; nil for none). Requests that are not
+// gRPC get an HTTP error with a short text. It returns at once.
+func ServeConn(nc net.Conn, cfg *ServerConfig, authInfo credentials.AuthInfo, h ServerHandler) *ServerConn {
+	if cfg == nil {
+		cfg = &ServerConfig{}
+	}
+	sc := &ServerConn{h: h, maxRecv: cfg.MaxRecvMsgSize, maxSend: cfg.MaxSendMsgSize}
+	if sc.maxRecv <= 0 {
+		sc.maxRecv = DefaultMaxRecvMsgSize
+	}
+	if sc.maxSend <= 0 {
+		sc.maxSend = math.MaxInt32
+	}
+	sc.base = peer.NewContext(context.Background(), &peer.Peer{Addr: nc.RemoteAddr(), LocalAddr: nc.LocalAddr(), AuthInfo: authInfo})
+	connCfg := cfg.Conn
+	sc.c = stream.NewServerConn(nc, &connCfg, sc.serve)
+	return sc
+}
+
+// Shutdown closes the connection gracefully: calls in progress finish,
+// new ones are refused; it returns when none is left or ctx ends.
+func (sc *ServerConn) Shutdown(ctx context.Context) error { return sc.c.Shutdown(ctx) }
+
+// Close closes the connection at once; calls in progress fail.
+func (sc *ServerConn) Close() error { return sc.c.Close() }
+
+// Done is closed once the connection has closed.
+func (sc *ServerConn) Done() <-chan struct{} { return sc.c.Done() }
+
+// Wait blocks until every handler of the connection has returned.
+func (sc *ServerConn) Wait() { sc.c.Wait() }
+
+// ServerStream is one call on the server side, at the level of message
+// bytes. It is also the call's context (deadline, cancellation, values).
+// RecvMsg belongs to one goroutine and the sending methods to one
+// goroutine, possibly another.
+type ServerStream struct {
+	sc          *ServerConn
+	st          *stream.Stream
+	ctx         context.Context
+	method      string
+	subtype     string
+	deadline    time.Time
+	hasDeadline bool
+	deadlineHit atomic.Bool
+	timer       *time.Timer
+	mr          msgReader
+	maxSend     int
+
+	wmu        sync.Mutex // serializes the sending side with the deadline timer
+	sendComp   codec.Compressor
+	noCompress bool
+	headerSent bool
+	finished   bool
+	header     metadata.MD
+	trailer    metadata.MD
+	fields     [10]hpack.HeaderField
+}
+
+type serverStreamKey struct{}
+
+// ServerStreamFromContext returns the call of a handler's context, or nil.
+func ServerStreamFromContext(ctx context.Context) *ServerStream {
+	ss, _ := ctx.Value(serverStreamKey{}).(*ServerStream)
+	return ss
+}
+
+// Deadline implements context.Context: the deadline from grpc-timeout.
+func (ss *ServerStream) Deadline() (time.Time, bool) { return ss.deadline, ss.hasDeadline }
+
+// Done implements context.Context: closed when the call ends (the client
+// cancelled, the deadline passed, the connection failed, or the call
+// finished).
+func (ss *ServerStream) Done() <-chan struct{} { return ss.st.Done() }
+
+// Err implements context.Context.
+func (ss *ServerStream) Err() error {
+	select {
+	case <-ss.st.Done():
+		if ss.deadlineHit.Load() || ss.hasDeadline && !time.Now().Before(ss.deadline) {
+			return context.DeadlineExceeded
+		}
+		return context.Canceled
+	default:
+		return nil
+	}
+}
+
+// Value implements context.Context.
+func (ss *ServerStream) Value(key any) any {
+	if key == (serverStreamKey{}) {
+		return ss
+	}
+	return ss.sc.base.Value(key)
+}
+
+// Context returns the call's context: its deadline, cancellation, incoming
+// metadata (metadata.FromIncomingContext), peer (peer.FromContext) and the
+// call itself (ServerStreamFromContext).
+func (ss *ServerStream) Context() context.Context { return ss.ctx }
+
+// Method returns the full method name, "/package.Service/Method".
+func (ss *ServerStream) Method() string { return ss.method }
+
+// ContentSubtype returns the codec the client chose: "proto" for plain
+// application/grpc, or what follows "application/grpc+".
+func (ss *ServerStream) ContentSubtype() string { return ss.subtype }
+
+// LastRecvCompressed reports whether the last message received carried
+// the compressed flag.
+func (ss *ServerStream) LastRecvCompressed() bool { return ss.mr.compressed }
+
+// serve runs on the stream's own goroutine.
+func (sc *ServerConn) serve(st *stream.Stream) {
+	req := st.Request()
+	fields, _ := st.Header()
+	var ct, enc, timeout string
+	userMD := 0
+	for _, hf := range fields {
+		switch hf.Name {
+		case "content-type":
+			ct = hf.Value
+		case "grpc-encoding":
+			enc = hf.Value
+		case "grpc-timeout":
+			timeout = hf.Value
+		default:
+			if hf.Name[0] != ':' && !strings.HasPrefix(hf.Name, "grpc-") && hf.Name != "te" {
+				userMD++
+			}
+		}
+	}
+	subtype, isGRPC := contentSubtype(ct)
+	if req.Method != "POST" || !isGRPC {
+		answerHTTP(st, req.Method, isGRPC)
+		return
+	}
+	ss := &ServerStream{sc: sc, st: st, method: req.Path, subtype: subtype, maxSend: sc.maxSend}
+	ss.mr.r = st
+	ss.mr.limit = sc.maxRecv
+	ss.ctx = metadata.NewIncomingContext(ss, incomingMD(fields, userMD, req.Authority))
+	if ss.subtype == "proto" {
+		ct = "application/grpc"
+	}
+	switch {
+	case !validMethod(req.Path):
+		ss.Finish(status.Newf(codes.Unimplemented, "malformed method name: %q", req.Path))
+		return
+	case enc != "" && enc != "identity":
+		ss.mr.decomp = codec.GetCompressor(enc)
+		if ss.mr.decomp == nil {
+			ss.finishUnknownEncoding(enc)
+			return
+		}
+		// Reply in the client's encoding, as grpc-go does.
+		ss.sendComp = ss.mr.decomp
+	}
+	if timeout != "" {
+		d, err := parseTimeout(timeout)
+		if err != nil {
+			ss.Finish(status.Newf(codes.Internal, "malformed grpc-timeout %q", timeout))
+			return
+		}
+		ss.deadline, ss.hasDeadline = time.Now().Add(d), true
+		ss.timer = time.AfterFunc(d, ss.onDeadline)
+	}
+	sc.h(ss)
+	if ss.timer != nil {
+		ss.timer.Stop()
+	}
+	ss.wmu.Lock()
+	finished := ss.finished
+	ss.wmu.Unlock()
+	if !finished {
+		ss.Finish(status.New(codes.Unknown, "grpc: the handler returned without ending the call"))
+	}
+}
+
+// validMethod reports whether p is "/service/method".
+func validMethod(p string) bool {
+	if len(p) < 4 || p[0] != '/' {
+		return false
+	}
+	i := strings.LastIndexByte(p, '/')
+	return i > 1 && i < len(p)-1
+}
+
+// incomingMD builds the metadata a handler sees: the user's pairs,
+// user-agent and :authority, as grpc-go shows them.
+func incomingMD(fields []hpack.HeaderField, userMD int, authority string) metadata.MD {
+	md := make(metadata.MD, userMD+2)
+	for _, hf := range fields {
+		switch {
+		case hf.Name == "user-agent":
+			md[hf.Name] = append(md[hf.Name], hf.Value)
+		case hf.Name[0] == ':', hf.Name == "content-type", hf.Name == "te", strings.HasPrefix(hf.Name, "grpc-"):
+		default:
+			addIncoming(md, hf.Name, hf.Value)
+		}
+	}
+	if authority != "" {
+		md[":authority"] = []string{authority}
+	}
+	return md
+}
+
+// onDeadline ends a call whose deadline passed: the client learns it from
+// the trailers (if the sending side is free), and the handler's context
+// is cancelled.
+func (ss *ServerStream) onDeadline() {
+	ss.deadlineHit.Store(true)
+	code := frame.ErrCodeCancel
+	if ss.wmu.TryLock() {
+		if !ss.finished {
+			if ss.finishLocked(status.New(codes.DeadlineExceeded, "context deadline exceeded")) == nil {
+				code = frame.ErrCodeNo
+			}
+		}
+		ss.wmu.Unlock()
+	}
+	ss.st.Reset(code)
+}
+
+// RecvMsg receives the next request message, appended to buf[:0]. It
+// returns io.EOF once the client has sent all of them.
+func (ss *ServerStream) RecvMsg(buf []byte) ([]byte, error) {
+	msg, err := ss.mr.next(buf)
+	if err == nil || err == io.EOF || isStatusError(err) {
+		return msg, err
+	}
+	if ss.deadlineHit.Load() {
+		return msg, status.Error(codes.DeadlineExceeded, "context deadline exceeded")
+	}
+	return msg, streamError(context.Background(), err)
+}
+
+// SetHeader adds md to the response headers; it fails once they are sent.
+func (ss *ServerStream) SetHeader(md metadata.MD) error {
+	ss.wmu.Lock()
+	defer ss.wmu.Unlock()
+	if ss.headerSent || ss.finished {
+		return status.Error(codes.Internal, "grpc: SetHeader called after the headers were sent")
+	}
+	ss.header = metadata.Join(ss.header, md)
+	return nil
+}
+
+// SendHeader sends the response headers with md added.
+func (ss *ServerStream) SendHeader(md metadata.MD) error {
+	ss.wmu.Lock()
+	defer ss.wmu.Unlock()
+	if ss.headerSent || ss.finished {
+		return status.Error(codes.Internal, "grpc: SendHeader called twice or after the call ended")
+	}
+	ss.header = metadata.Join(ss.header, md)
+	return ss.writeHeaderLocked(true)
+}
+
+// SetTrailer adds md to the trailers.
+func (ss *ServerStream) SetTrailer(md metadata.MD) error {
+	ss.wmu.Lock()
+	defer ss.wmu.Unlock()
+	if ss.finished {
+		return status.Error(codes.Internal, "grpc: SetTrailer called after the call ended")
+	}
+	ss.trailer = metadata.Join(ss.trailer, md)
+	return nil
+}
+
+// SetSendCompressor sets the compressor of the response messages; it must
+// be registered, and called before the headers are sent.
+func (ss *ServerStream) SetSendCompressor(name string) error {
+	ss.wmu.Lock()
+	defer ss.wmu.Unlock()
+	if ss.headerSent {
+		return status.Error(codes.Internal, "grpc: SetSendCompressor called after the headers were sent")
+	}
+	if name == "" || name == "identity" {
+		ss.sendComp = nil
+		return nil
+	}
+	c := codec.GetCompressor(name)
+	if c == nil {
+		return status.Errorf(codes.Internal, "grpc: Compressor is not installed for grpc-encoding %q", name)
+	}
+	ss.sendComp = c
+	return nil
+}
+
+// SetMessageCompression chooses whether the following messages are
+// compressed, when the call has a send compressor (they are by default).
+func (ss *ServerStream) SetMessageCompression(on bool) {
+	ss.wmu.Lock()
+	ss.noCompress = !on
+	ss.wmu.Unlock()
+}
+
+func (ss *ServerStream) writeHeaderLocked(flush bool) error {
+	f := append(ss.fields[:0],
+		hpack.HeaderField{Name: ":status", Value: "200"},
+		hpack.HeaderField{Name: "content-type", Value: contentTypeFor(replySubtype(ss.subtype))},
+	)
+	if ss.sendComp != nil {
+		f = append(f, hpack.HeaderField{Name: "grpc-encoding", Value: ss.sendComp.Name()})
+	}
+	f, err := appendMD(f, ss.header)
+	if err != nil {
+		return err
+	}
+	ss.headerSent = true
+	if err := ss.st.WriteHeaders(f, false, flush); err != nil {
+		return streamError(context.Background(), err)
+	}
+	return nil
+}
+
+func replySubtype(s string) string {
+	if s == "proto" {
+		return ""
+	}
+	return s
+}
+
+// appendMD appends user metadata, validated, to a header list.
+func appendMD(f []hpack.HeaderField, md metadata.MD) ([]hpack.HeaderField, error) {
+	var err error
+	for k, vs := range md {
+		for _, v := range vs {
+			if f, err = appendMetadata(f, k, v); err != nil {
+				return f, err
+			}
+		}
+	}
+	return f, nil
+}
+
+// SendMsg sends one response message: p holds MsgHeaderLen free bytes,
+// then the message. The response headers go first if not yet sent.
+func (ss *ServerStream) SendMsg(p []byte) error {
+	if err := checkSendSize(p, ss.maxSend); err != nil {
+		return err
+	}
+	ss.wmu.Lock()
+	defer ss.wmu.Unlock()
+	if ss.finished {
+		return status.Error(codes.Internal, "grpc: SendMsg called after the call ended")
+	}
+	if !ss.headerSent {
+		if err := ss.writeHeaderLocked(false); err != nil {
+			return err
+		}
+	}
+	var err error
+	if ss.sendComp != nil && !ss.noCompress {
+		var sp *[]byte
+		if sp, err = compressMsg(ss.sendComp, p); err != nil {
+			return err
+		}
+		putMsgHeader(*sp, true)
+		err = ss.st.WriteData(*sp, false, true)
+		bufpool.Put(sp)
+	} else {
+		putMsgHeader(p, false)
+		err = ss.st.WriteData(p, false, true)
+	}
+	if err != nil {
+		if ss.deadlineHit.Load() {
+			return status.Error(codes.DeadlineExceeded, "context deadline exceeded")
+		}
+		return streamError(context.Background(), err)
+	}
+	return nil
+}
+
+// Finish ends the call with st (nil means OK): trailers after the
+// messages, or a Trailers-Only response if nothing was sent.
+func (ss *ServerStream) Finish(st *status.Status) error {
+	ss.wmu.Lock()
+	defer ss.wmu.Unlock()
+	if ss.finished {
+		return nil
+	}
+	return ss.finishLocked(st)
+}
+
+var statusCodeStrings = func() (s [17]string) {
+	for i := range s {
+		s[i] = strconv.Itoa(i)
+	}
+	return
+}()
+
+func codeString(c codes.Code) string {
+	if int(c) < len(statusCodeStrings) {
+		return statusCodeStrings[c]
+	}
+	return strconv.FormatUint(uint64(c), 10)
+}
+
+func (ss *ServerStream) finishLocked(st *status.Status) error {
+	ss.finished = true
+	if !ss.headerSent && len(ss.header) > 0 {
+		// Headers set but not sent, and no message: they still go first.
+		if err := ss.writeHeaderLocked(false); err != nil {
+			return err
+		}
+	}
+	var f []hpack.HeaderField
+	if !ss.headerSent {
+		// Trailers-Only.
+		f = append(ss.fields[:0],
+			hpack.HeaderField{Name: ":status", Value: "200"},
+			hpack.HeaderField{Name: "content-type", Value: contentTypeFor(replySubtype(ss.subtype))},
+		)
+		ss.headerSent = true
+	} else {
+		f = ss.fields[:0]
+	}
+	f = append(f, hpack.HeaderField{Name: "grpc-status", Value: codeString(st.Code())})
+	if msg := st.Message(); msg != "" {
+		f = append(f, hpack.HeaderField{Name: "grpc-message", Value: status.EncodeMessage(msg)})
+	}
+	if len(st.DetailsAny()) > 0 {
+		f = append(f, hpack.HeaderField{Name: "grpc-status-details-bin", Value: metadata.EncodeBinary(st.MarshalProto())})
+	}
+	f, err := appendMD(f, ss.trailer)
+	if err != nil {
+		f = append(f[:0], hpack.HeaderField{Name: "grpc-status", Value: codeString(codes.Internal)},
+			hpack.HeaderField{Name: "grpc-message", Value: status.EncodeMessage(err.Error())})
+	}
+	if err := ss.st.WriteHeaders(f, true, true); err != nil {
+		return streamError(context.Background(), err)
+	}
+	return nil
+}
+
+// finishUnknownEncoding refuses a request in an encoding we do not know,
+// telling the client which ones we do (PROTOCOL-HTTP2).
+func (ss *ServerStream) finishUnknownEncoding(enc string) {
+	ss.wmu.Lock()
+	defer ss.wmu.Unlock()
+	ss.finished, ss.headerSent = true, true
+	f := append(ss.fields[:0],
+		hpack.HeaderField{Name: ":status", Value: "200"},
+		hpack.HeaderField{Name: "content-type", Value: contentTypeFor(replySubtype(ss.subtype))},
+		hpack.HeaderField{Name: "grpc-status", Value: codeString(codes.Unimplemented)},
+		hpack.HeaderField{Name: "grpc-message", Value: status.EncodeMessage("grpc: Decompressor is not installed for grpc-encoding \"" + enc + "\"")},
+		hpack.HeaderField{Name: "grpc-accept-encoding", Value: codec.AcceptEncoding()},
+	)
+	ss.st.WriteHeaders(f, true, true)
+}
+
+// maxFallbackBody bounds how much of a non-gRPC request body is read
+// before answering.
+const maxFallbackBody = 1 << 20
+
+// answerHTTP answers a request that is not gRPC with an HTTP error and a
+// short text, after reading its body: 405 for a method other than POST,
+// 415 for another content-type, 413 for a body over 1 MiB.
+func answerHTTP(st *stream.Stream, method string, isGRPC bool) {
+	n, err := io.Copy(io.Discard, io.LimitReader(st, maxFallbackBody+1))
+	if err != nil {
+		return // the stream was reset
+	}
+	code, body := "415", "h2rpc: this is a gRPC server; send gRPC requests (content-type application/grpc)\n"
+	extra := hpack.HeaderField{}
+	switch {
+	case n > maxFallbackBody:
+		code, body = "413", "h2rpc: request body too large\n"
+	case method != "POST":
+		code, body = "405", "h2rpc: this is a gRPC server; it accepts only POST with content-type application/grpc\n"
+		extra = hpack.HeaderField{Name: "allow", Value: "POST"}
+	}
+	fields := []hpack.HeaderField{
+		{Name: ":status", Value: code},
+		{Name: "content-type", Value: "text/plain; charset=utf-8"},
+		{Name: "content-length", Value: strconv.Itoa(len(body))},
+	}
+	if extra.Name != "" {
+		fields = append(fields, extra)
+	}
+	if st.WriteHeaders(fields, false, false) != nil {
+		return
+	}
+	st.WriteData([]byte(body), true, true)
+}
