@@ -148,7 +148,6 @@ func TestHTTPStatusMapping(t *testing.T) {
 	}
 }
 
-
 // TestResetMapping: RST_STREAM codes map to statuses (PROTOCOL-HTTP2
 // "Errors").
 func TestResetMapping(t *testing.T) {
