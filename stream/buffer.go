@@ -7,6 +7,7 @@ import "github.com/h2rpc/h2rpc/internal/bufpool"
 // bounded by the stream's receive window.
 type dataBuffer struct {
 	chunks []*[]byte
+	inline [2]*[]byte // backs chunks while few are held
 	off    int // read offset in chunks[0]
 	n      int // unread bytes
 }
@@ -22,6 +23,9 @@ func (b *dataBuffer) Write(p []byte) {
 		k := min(cap(*last)-len(*last), len(p))
 		*last = append(*last, p[:k]...)
 		p = p[k:]
+	}
+	if b.chunks == nil {
+		b.chunks = b.inline[:0]
 	}
 	for len(p) > 0 {
 		c := bufpool.Get(max(len(p), minChunk))
@@ -49,6 +53,7 @@ func (b *dataBuffer) Read(p []byte) int {
 	b.n -= n
 	if len(b.chunks) == 0 {
 		b.chunks = nil
+		b.inline = [2]*[]byte{}
 	}
 	return n
 }

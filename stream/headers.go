@@ -56,6 +56,20 @@ func copyFields(f []hpack.HeaderField) []hpack.HeaderField {
 	return append([]hpack.HeaderField(nil), f...)
 }
 
+// keepFields copies a decoded header list into the stream's own space when
+// it fits, so the usual request, response and trailers cost no allocation.
+// Called with c.mu held.
+func (s *Stream) keepFields(f []hpack.HeaderField) []hpack.HeaderField {
+	n := len(f)
+	if s.fieldsUsed+n > len(s.fieldSpace) {
+		return copyFields(f)
+	}
+	dst := s.fieldSpace[s.fieldsUsed : s.fieldsUsed+n : s.fieldsUsed+n]
+	copy(dst, f)
+	s.fieldsUsed += n
+	return dst
+}
+
 // onRequestHeaders handles a header block from a client: a new request, or
 // trailers of one in progress.
 func (c *Conn) onRequestHeaders(id uint32, end bool, fields []hpack.HeaderField, tooLarge bool) error {
@@ -110,7 +124,7 @@ func (c *Conn) onRequestHeaders(id uint32, end bool, fields []hpack.HeaderField,
 		return &frame.StreamError{StreamID: id, Code: frame.ErrCodeProtocol, Reason: err.Error()}
 	}
 	s := c.newStreamLocked(id)
-	s.header = copyFields(fields)
+	s.header = s.keepFields(fields)
 	s.req = head
 	s.contentLength = head.ContentLength
 	s.gotHeader = true
@@ -185,7 +199,7 @@ func (c *Conn) onResponseHeaders(id uint32, end bool, fields []hpack.HeaderField
 		}
 		return nil // 1xx: wait for the final response
 	}
-	s.header = copyFields(fields)
+	s.header = s.keepFields(fields)
 	s.status = head.Status
 	s.contentLength = head.ContentLength
 	s.gotHeader = true
@@ -223,7 +237,7 @@ func (c *Conn) onTrailers(s *Stream, end bool, fields []hpack.HeaderField, tooLa
 	if s.contentLength >= 0 && s.dataRecv != s.contentLength {
 		return &frame.StreamError{StreamID: s.id, Code: frame.ErrCodeProtocol, Reason: "body shorter than content-length"}
 	}
-	s.trailer = copyFields(fields)
+	s.trailer = s.keepFields(fields)
 	s.remoteDone = true
 	s.cond.Broadcast()
 	c.maybeCloseLocked(s)

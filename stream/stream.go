@@ -35,6 +35,10 @@ type Stream struct {
 	err           error
 	sendErr       error // the peer stopped our side after completing its own
 	done          chan struct{}
+
+	// Received header lists are kept here when they fit (keepFields).
+	fieldSpace [16]hpack.HeaderField
+	fieldsUsed int
 }
 
 func (c *Conn) newStreamLocked(id uint32) *Stream {
