@@ -1,0 +1,2 @@
+// Package insecure provides transport credentials that leave connections unencrypted and unauthenticated.
+package insecure
