@@ -34,16 +34,8 @@ func TestRegistry(t *testing.T) {
 			t.Errorf("codec %q not registered under its name", c.Name())
 		}
 	}
-	for _, bad := range []Codec{nil, namedCodec("")} {
-		func() {
-			defer func() {
-				if recover() == nil {
-					t.Errorf("RegisterCodec(%v) did not panic", bad)
-				}
-			}()
-			RegisterCodec(bad)
-		}()
-	}
+	mustPanic(t, "RegisterCodec(nil)", func() { RegisterCodec(nil) })
+	mustPanic(t, "RegisterCodec without a name", func() { RegisterCodec(namedCodec("")) })
 	RegisterCodec(namedCodec("Custom"))
 	if GetCodec("custom") != namedCodec("Custom") {
 		t.Fatal("custom codec not found under its lowercased name")
@@ -174,4 +166,15 @@ func BenchmarkProtoMarshalAppend(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// mustPanic fails the test if f returns without panicking.
+func mustPanic(t *testing.T, what string, f func()) {
+	t.Helper()
+	defer func() {
+		if recover() == nil {
+			t.Errorf("%s did not panic", what)
+		}
+	}()
+	f()
 }

@@ -11,75 +11,56 @@ import (
 // Proto is the protobuf binary codec, content subtype "proto", the gRPC
 // default. It handles proto.Message values and, through protoadapt, older
 // generated messages.
-var Proto AppendCodec = protoCodec{}
+var Proto AppendCodec = &messageCodec{
+	name:          "proto",
+	marshalAppend: proto.MarshalOptions{}.MarshalAppend,
+	unmarshal:     proto.Unmarshal,
+}
 
 // JSON is the protobuf JSON codec, content subtype "json". It handles the
 // same values as Proto.
-var JSON AppendCodec = jsonCodec{}
+var JSON AppendCodec = &messageCodec{
+	name:          "json",
+	marshalAppend: protojson.MarshalOptions{}.MarshalAppend,
+	unmarshal:     protojson.Unmarshal,
+}
+
+// messageCodec is a codec of protobuf messages in one encoding.
+type messageCodec struct {
+	name          string
+	marshalAppend func([]byte, proto.Message) ([]byte, error)
+	unmarshal     func([]byte, proto.Message) error
+}
 
 // asMessage returns v as a proto.Message.
-func asMessage(codec string, v any) (proto.Message, error) {
+func (c *messageCodec) asMessage(v any) (proto.Message, error) {
 	switch m := v.(type) {
 	case proto.Message:
 		return m, nil
 	case protoadapt.MessageV1:
 		return protoadapt.MessageV2Of(m), nil
 	}
-	return nil, fmt.Errorf("codec: %s: %T is not a proto.Message", codec, v)
+	return nil, fmt.Errorf("codec: %s: %T is not a proto.Message", c.name, v)
 }
 
-type protoCodec struct{}
+func (c *messageCodec) Name() string { return c.name }
 
-func (protoCodec) Name() string { return "proto" }
-
-func (protoCodec) Marshal(v any) ([]byte, error) {
-	m, err := asMessage("proto", v)
-	if err != nil {
-		return nil, err
-	}
-	return proto.Marshal(m)
+func (c *messageCodec) Marshal(v any) ([]byte, error) {
+	return c.MarshalAppend(nil, v)
 }
 
-func (protoCodec) MarshalAppend(dst []byte, v any) ([]byte, error) {
-	m, err := asMessage("proto", v)
+func (c *messageCodec) MarshalAppend(dst []byte, v any) ([]byte, error) {
+	m, err := c.asMessage(v)
 	if err != nil {
 		return dst, err
 	}
-	return proto.MarshalOptions{}.MarshalAppend(dst, m)
+	return c.marshalAppend(dst, m)
 }
 
-func (protoCodec) Unmarshal(data []byte, v any) error {
-	m, err := asMessage("proto", v)
+func (c *messageCodec) Unmarshal(data []byte, v any) error {
+	m, err := c.asMessage(v)
 	if err != nil {
 		return err
 	}
-	return proto.Unmarshal(data, m)
-}
-
-type jsonCodec struct{}
-
-func (jsonCodec) Name() string { return "json" }
-
-func (jsonCodec) Marshal(v any) ([]byte, error) {
-	m, err := asMessage("json", v)
-	if err != nil {
-		return nil, err
-	}
-	return protojson.Marshal(m)
-}
-
-func (jsonCodec) MarshalAppend(dst []byte, v any) ([]byte, error) {
-	m, err := asMessage("json", v)
-	if err != nil {
-		return dst, err
-	}
-	return protojson.MarshalOptions{}.MarshalAppend(dst, m)
-}
-
-func (jsonCodec) Unmarshal(data []byte, v any) error {
-	m, err := asMessage("json", v)
-	if err != nil {
-		return err
-	}
-	return protojson.Unmarshal(data, m)
+	return c.unmarshal(data, m)
 }
