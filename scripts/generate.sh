@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerates the Go code of every .proto file under examples/, interop/ and
-# cmd/protoc-gen-go-h2rpc/internal/ with protoc, protoc-gen-go and
+# internal/testpb/ with protoc, protoc-gen-go and
 # protoc-gen-go-h2rpc (paths=source_relative, output beside each .proto).
 #
 # usage: scripts/generate.sh [--check]
@@ -16,7 +16,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${TOOLS_BIN:-$PWD/.tools/bin}
-search=(examples interop cmd/protoc-gen-go-h2rpc/internal)
+search=(examples interop internal/testpb)
 check=0
 case "${1:-}" in
 --check) check=1 ;;

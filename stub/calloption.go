@@ -1,6 +1,9 @@
 package stub
 
-import "github.com/h2rpc/h2rpc/channel/metadata"
+import (
+	"github.com/h2rpc/h2rpc/channel/metadata"
+	"github.com/h2rpc/h2rpc/codec"
+)
 
 // callInfo is what the call options of one call add up to. Calls keep it on
 // the stack: options are applied by value.
@@ -12,6 +15,7 @@ type callInfo struct {
 	contentSubtype string
 	header         *metadata.MD
 	trailer        *metadata.MD
+	codec          codec.Codec
 }
 
 // CallOption configures one call. Pass them to a generated client method or
@@ -114,5 +118,17 @@ type ContentSubtypeCallOption struct{ ContentSubtype string }
 
 func (o ContentSubtypeCallOption) apply(ci callInfo) callInfo {
 	ci.contentSubtype = o.ContentSubtype
+	return ci
+}
+
+// ForceCodec marshals the call's messages with c. Unless
+// CallContentSubtype says otherwise, the content subtype becomes c.Name().
+func ForceCodec(c codec.Codec) CallOption { return ForceCodecCallOption{Codec: c} }
+
+// ForceCodecCallOption is the CallOption made by ForceCodec.
+type ForceCodecCallOption struct{ Codec codec.Codec }
+
+func (o ForceCodecCallOption) apply(ci callInfo) callInfo {
+	ci.codec = o.Codec
 	return ci
 }

@@ -21,8 +21,8 @@ const (
 	// repoRoot is the repository root seen from this package; the test
 	// proto's name is relative to it, as `make generate` compiles it.
 	repoRoot   = "../.."
-	testProto  = "cmd/protoc-gen-go-h2rpc/internal/testpb/test.proto"
-	goldenFile = "internal/testpb/test_h2rpc.pb.go"
+	testProto  = "internal/testpb/test.proto"
+	goldenFile = "../../internal/testpb/test_h2rpc.pb.go"
 	descSet    = "testdata/test.binpb"
 )
 
@@ -183,7 +183,7 @@ func TestGeneratedShape(t *testing.T) {
 		"&Echo_ServiceDesc.Streams[3], Echo_SnakeCaseName_FullMethodName",
 		`return nil, status.Error(codes.Unimplemented, "method Unary not implemented")`,
 		"type Echo_BidiServer = stub.BidiStreamingServer[Request, Response]",
-		`Metadata: "cmd/protoc-gen-go-h2rpc/internal/testpb/test.proto",`,
+		`Metadata: "internal/testpb/test.proto",`,
 		"type NothingClient interface {\n}",
 	} {
 		if !strings.Contains(c, want) {

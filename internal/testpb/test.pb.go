@@ -5,7 +5,7 @@
 // versions:
 // 	protoc-gen-go v1.36.12
 // 	protoc        v3.21.12
-// source: cmd/protoc-gen-go-h2rpc/internal/testpb/test.proto
+// source: internal/testpb/test.proto
 
 package testpb
 
@@ -35,7 +35,7 @@ type Request struct {
 
 func (x *Request) Reset() {
 	*x = Request{}
-	mi := &file_cmd_protoc_gen_go_h2rpc_internal_testpb_test_proto_msgTypes[0]
+	mi := &file_internal_testpb_test_proto_msgTypes[0]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -47,7 +47,7 @@ func (x *Request) String() string {
 func (*Request) ProtoMessage() {}
 
 func (x *Request) ProtoReflect() protoreflect.Message {
-	mi := &file_cmd_protoc_gen_go_h2rpc_internal_testpb_test_proto_msgTypes[0]
+	mi := &file_internal_testpb_test_proto_msgTypes[0]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -60,7 +60,7 @@ func (x *Request) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Request.ProtoReflect.Descriptor instead.
 func (*Request) Descriptor() ([]byte, []int) {
-	return file_cmd_protoc_gen_go_h2rpc_internal_testpb_test_proto_rawDescGZIP(), []int{0}
+	return file_internal_testpb_test_proto_rawDescGZIP(), []int{0}
 }
 
 func (x *Request) GetPayload() string {
@@ -86,7 +86,7 @@ type Response struct {
 
 func (x *Response) Reset() {
 	*x = Response{}
-	mi := &file_cmd_protoc_gen_go_h2rpc_internal_testpb_test_proto_msgTypes[1]
+	mi := &file_internal_testpb_test_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -98,7 +98,7 @@ func (x *Response) String() string {
 func (*Response) ProtoMessage() {}
 
 func (x *Response) ProtoReflect() protoreflect.Message {
-	mi := &file_cmd_protoc_gen_go_h2rpc_internal_testpb_test_proto_msgTypes[1]
+	mi := &file_internal_testpb_test_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -111,7 +111,7 @@ func (x *Response) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Response.ProtoReflect.Descriptor instead.
 func (*Response) Descriptor() ([]byte, []int) {
-	return file_cmd_protoc_gen_go_h2rpc_internal_testpb_test_proto_rawDescGZIP(), []int{1}
+	return file_internal_testpb_test_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *Response) GetPayload() string {
@@ -121,11 +121,11 @@ func (x *Response) GetPayload() string {
 	return ""
 }
 
-var File_cmd_protoc_gen_go_h2rpc_internal_testpb_test_proto protoreflect.FileDescriptor
+var File_internal_testpb_test_proto protoreflect.FileDescriptor
 
-const file_cmd_protoc_gen_go_h2rpc_internal_testpb_test_proto_rawDesc = "" +
+const file_internal_testpb_test_proto_rawDesc = "" +
 	"\n" +
-	"2cmd/protoc-gen-go-h2rpc/internal/testpb/test.proto\x12\rh2rpc.gentest\x1a\x1bgoogle/protobuf/empty.proto\"H\n" +
+	"\x1ainternal/testpb/test.proto\x12\rh2rpc.gentest\x1a\x1bgoogle/protobuf/empty.proto\"H\n" +
 	"\aRequest\x12\x18\n" +
 	"\apayload\x18\x01 \x01(\tR\apayload\x12\x19\n" +
 	"\x05count\x18\x02 \x01(\x05H\x00R\x05count\x88\x01\x01B\b\n" +
@@ -141,27 +141,27 @@ const file_cmd_protoc_gen_go_h2rpc_internal_testpb_test_proto_rawDesc = "" +
 	"\x0fsnake_case_name\x12\x16.h2rpc.gentest.Request\x1a\x16.google.protobuf.Empty0\x012F\n" +
 	"\aRetired\x126\n" +
 	"\x04Ping\x12\x16.google.protobuf.Empty\x1a\x16.google.protobuf.Empty\x1a\x03\x88\x02\x012\t\n" +
-	"\aNothingB@Z>github.com/h2rpc/h2rpc/cmd/protoc-gen-go-h2rpc/internal/testpbb\x06proto3"
+	"\aNothingB(Z&github.com/h2rpc/h2rpc/internal/testpbb\x06proto3"
 
 var (
-	file_cmd_protoc_gen_go_h2rpc_internal_testpb_test_proto_rawDescOnce sync.Once
-	file_cmd_protoc_gen_go_h2rpc_internal_testpb_test_proto_rawDescData []byte
+	file_internal_testpb_test_proto_rawDescOnce sync.Once
+	file_internal_testpb_test_proto_rawDescData []byte
 )
 
-func file_cmd_protoc_gen_go_h2rpc_internal_testpb_test_proto_rawDescGZIP() []byte {
-	file_cmd_protoc_gen_go_h2rpc_internal_testpb_test_proto_rawDescOnce.Do(func() {
-		file_cmd_protoc_gen_go_h2rpc_internal_testpb_test_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_cmd_protoc_gen_go_h2rpc_internal_testpb_test_proto_rawDesc), len(file_cmd_protoc_gen_go_h2rpc_internal_testpb_test_proto_rawDesc)))
+func file_internal_testpb_test_proto_rawDescGZIP() []byte {
+	file_internal_testpb_test_proto_rawDescOnce.Do(func() {
+		file_internal_testpb_test_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_internal_testpb_test_proto_rawDesc), len(file_internal_testpb_test_proto_rawDesc)))
 	})
-	return file_cmd_protoc_gen_go_h2rpc_internal_testpb_test_proto_rawDescData
+	return file_internal_testpb_test_proto_rawDescData
 }
 
-var file_cmd_protoc_gen_go_h2rpc_internal_testpb_test_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
-var file_cmd_protoc_gen_go_h2rpc_internal_testpb_test_proto_goTypes = []any{
+var file_internal_testpb_test_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
+var file_internal_testpb_test_proto_goTypes = []any{
 	(*Request)(nil),       // 0: h2rpc.gentest.Request
 	(*Response)(nil),      // 1: h2rpc.gentest.Response
 	(*emptypb.Empty)(nil), // 2: google.protobuf.Empty
 }
-var file_cmd_protoc_gen_go_h2rpc_internal_testpb_test_proto_depIdxs = []int32{
+var file_internal_testpb_test_proto_depIdxs = []int32{
 	0, // 0: h2rpc.gentest.Echo.Unary:input_type -> h2rpc.gentest.Request
 	0, // 1: h2rpc.gentest.Echo.ServerStream:input_type -> h2rpc.gentest.Request
 	0, // 2: h2rpc.gentest.Echo.ClientStream:input_type -> h2rpc.gentest.Request
@@ -183,27 +183,27 @@ var file_cmd_protoc_gen_go_h2rpc_internal_testpb_test_proto_depIdxs = []int32{
 	0, // [0:0] is the sub-list for field type_name
 }
 
-func init() { file_cmd_protoc_gen_go_h2rpc_internal_testpb_test_proto_init() }
-func file_cmd_protoc_gen_go_h2rpc_internal_testpb_test_proto_init() {
-	if File_cmd_protoc_gen_go_h2rpc_internal_testpb_test_proto != nil {
+func init() { file_internal_testpb_test_proto_init() }
+func file_internal_testpb_test_proto_init() {
+	if File_internal_testpb_test_proto != nil {
 		return
 	}
-	file_cmd_protoc_gen_go_h2rpc_internal_testpb_test_proto_msgTypes[0].OneofWrappers = []any{}
+	file_internal_testpb_test_proto_msgTypes[0].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
-			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cmd_protoc_gen_go_h2rpc_internal_testpb_test_proto_rawDesc), len(file_cmd_protoc_gen_go_h2rpc_internal_testpb_test_proto_rawDesc)),
+			RawDescriptor: unsafe.Slice(unsafe.StringData(file_internal_testpb_test_proto_rawDesc), len(file_internal_testpb_test_proto_rawDesc)),
 			NumEnums:      0,
 			NumMessages:   2,
 			NumExtensions: 0,
 			NumServices:   3,
 		},
-		GoTypes:           file_cmd_protoc_gen_go_h2rpc_internal_testpb_test_proto_goTypes,
-		DependencyIndexes: file_cmd_protoc_gen_go_h2rpc_internal_testpb_test_proto_depIdxs,
-		MessageInfos:      file_cmd_protoc_gen_go_h2rpc_internal_testpb_test_proto_msgTypes,
+		GoTypes:           file_internal_testpb_test_proto_goTypes,
+		DependencyIndexes: file_internal_testpb_test_proto_depIdxs,
+		MessageInfos:      file_internal_testpb_test_proto_msgTypes,
 	}.Build()
-	File_cmd_protoc_gen_go_h2rpc_internal_testpb_test_proto = out.File
-	file_cmd_protoc_gen_go_h2rpc_internal_testpb_test_proto_goTypes = nil
-	file_cmd_protoc_gen_go_h2rpc_internal_testpb_test_proto_depIdxs = nil
+	File_internal_testpb_test_proto = out.File
+	file_internal_testpb_test_proto_goTypes = nil
+	file_internal_testpb_test_proto_depIdxs = nil
 }

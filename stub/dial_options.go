@@ -1,0 +1,74 @@
+package stub
+
+import (
+	"context"
+	"net"
+
+	"github.com/h2rpc/h2rpc/channel"
+	"github.com/h2rpc/h2rpc/channel/credentials"
+)
+
+// DialOption configures a ClientConn.
+type DialOption func(*dialOptions)
+
+type dialOptions struct {
+	channel    []channel.DialOption
+	defaults   []CallOption
+	unaryInts  []UnaryClientInterceptor
+	streamInts []StreamClientInterceptor
+}
+
+// WithTransportCredentials secures the connection with c; every client
+// needs it (insecure.NewCredentials() for h2c).
+func WithTransportCredentials(c credentials.TransportCredentials) DialOption {
+	return WithChannelOptions(channel.WithTransportCredentials(c))
+}
+
+// WithAuthority sets the :authority of the calls (and the TLS server name)
+// instead of the target's host.
+func WithAuthority(a string) DialOption { return WithChannelOptions(channel.WithAuthority(a)) }
+
+// WithContextDialer makes connections with f instead of net.Dialer.
+func WithContextDialer(f func(ctx context.Context, addr string) (net.Conn, error)) DialOption {
+	return WithChannelOptions(channel.WithContextDialer(f))
+}
+
+// WithUserAgent puts ua before the library's own user agent.
+func WithUserAgent(ua string) DialOption { return WithChannelOptions(channel.WithUserAgent(ua)) }
+
+// WithChannelOptions passes options to the channel layer beneath, for what
+// stub has no option of its own (connection settings, default compressor).
+func WithChannelOptions(opts ...channel.DialOption) DialOption {
+	return func(o *dialOptions) { o.channel = append(o.channel, opts...) }
+}
+
+// WithDefaultCallOptions applies opts to every call, before the call's own
+// options; WithDefaultCallOptions(MaxCallRecvMsgSize(n)) raises the
+// receive limit of every call.
+func WithDefaultCallOptions(opts ...CallOption) DialOption {
+	return func(o *dialOptions) { o.defaults = append(o.defaults, opts...) }
+}
+
+// WithUnaryInterceptor sets the unary interceptor; it runs before those of
+// WithChainUnaryInterceptor.
+func WithUnaryInterceptor(i UnaryClientInterceptor) DialOption {
+	return func(o *dialOptions) { o.unaryInts = append([]UnaryClientInterceptor{i}, o.unaryInts...) }
+}
+
+// WithChainUnaryInterceptor adds unary interceptors; the first one is the
+// outermost.
+func WithChainUnaryInterceptor(is ...UnaryClientInterceptor) DialOption {
+	return func(o *dialOptions) { o.unaryInts = append(o.unaryInts, is...) }
+}
+
+// WithStreamInterceptor sets the stream interceptor; it runs before those of
+// WithChainStreamInterceptor.
+func WithStreamInterceptor(i StreamClientInterceptor) DialOption {
+	return func(o *dialOptions) { o.streamInts = append([]StreamClientInterceptor{i}, o.streamInts...) }
+}
+
+// WithChainStreamInterceptor adds stream interceptors; the first one is the
+// outermost.
+func WithChainStreamInterceptor(is ...StreamClientInterceptor) DialOption {
+	return func(o *dialOptions) { o.streamInts = append(o.streamInts, is...) }
+}

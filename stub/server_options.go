@@ -1,0 +1,91 @@
+package stub
+
+import (
+	"time"
+
+	"github.com/h2rpc/h2rpc/channel/credentials"
+)
+
+// ServerOption configures a Server.
+type ServerOption func(*serverOptions)
+
+type serverOptions struct {
+	creds          credentials.TransportCredentials
+	unaryInts      []UnaryServerInterceptor
+	streamInts     []StreamServerInterceptor
+	maxRecvMsgSize int
+	maxSendMsgSize int
+	maxStreams     uint32
+	connTimeout    time.Duration
+	unknownHandler StreamHandler
+	recoverPanics  bool
+}
+
+// Creds secures the server's connections with c, e.g.
+// credentials.NewServerTLSFromFile. Without it the server speaks h2c.
+func Creds(c credentials.TransportCredentials) ServerOption {
+	return func(o *serverOptions) { o.creds = c }
+}
+
+// UnaryInterceptor sets the server's unary interceptor. It runs before
+// those of ChainUnaryInterceptor.
+func UnaryInterceptor(i UnaryServerInterceptor) ServerOption {
+	return func(o *serverOptions) { o.unaryInts = append([]UnaryServerInterceptor{i}, o.unaryInts...) }
+}
+
+// ChainUnaryInterceptor adds unary interceptors; the first one is the
+// outermost.
+func ChainUnaryInterceptor(is ...UnaryServerInterceptor) ServerOption {
+	return func(o *serverOptions) { o.unaryInts = append(o.unaryInts, is...) }
+}
+
+// StreamInterceptor sets the server's stream interceptor. It runs before
+// those of ChainStreamInterceptor.
+func StreamInterceptor(i StreamServerInterceptor) ServerOption {
+	return func(o *serverOptions) { o.streamInts = append([]StreamServerInterceptor{i}, o.streamInts...) }
+}
+
+// ChainStreamInterceptor adds stream interceptors; the first one is the
+// outermost.
+func ChainStreamInterceptor(is ...StreamServerInterceptor) ServerOption {
+	return func(o *serverOptions) { o.streamInts = append(o.streamInts, is...) }
+}
+
+// MaxRecvMsgSize sets the largest message the server receives (default
+// 4 MiB); larger ones end the call with codes.ResourceExhausted.
+func MaxRecvMsgSize(bytes int) ServerOption {
+	return func(o *serverOptions) { o.maxRecvMsgSize = bytes }
+}
+
+// MaxSendMsgSize sets the largest message the server sends (default no
+// limit); larger ones fail with codes.ResourceExhausted.
+func MaxSendMsgSize(bytes int) ServerOption {
+	return func(o *serverOptions) { o.maxSendMsgSize = bytes }
+}
+
+// MaxConcurrentStreams limits the calls a client may have open at once on
+// one connection (default 256).
+func MaxConcurrentStreams(n uint32) ServerOption {
+	return func(o *serverOptions) { o.maxStreams = n }
+}
+
+// ConnectionTimeout bounds the credentials handshake of a new connection
+// (default 120 seconds).
+func ConnectionTimeout(d time.Duration) ServerOption {
+	return func(o *serverOptions) { o.connTimeout = d }
+}
+
+// UnknownServiceHandler serves the calls of unregistered services and
+// methods, as a streaming call, instead of answering codes.Unimplemented.
+// It sees interceptors like any streaming call. Proxies use it.
+func UnknownServiceHandler(h StreamHandler) ServerOption {
+	return func(o *serverOptions) { o.unknownHandler = h }
+}
+
+// RecoverHandlerPanics turns a panic in a method handler (or interceptor)
+// into the end of that call with codes.Internal, instead of a crash of the
+// process. Off by default, as in grpc-go: a panic usually means state that
+// cannot be trusted any more.
+func RecoverHandlerPanics() ServerOption {
+	return func(o *serverOptions) { o.recoverPanics = true }
+}
