@@ -13,6 +13,8 @@ FUZZTIME_TEST ?= 3s
 FUZZTIME      ?= 60s
 # Port for the h2spec run (any free loopback port).
 H2SPEC_PORT ?= 50611
+# Port of the helloworld server `make run` starts.
+HELLO_PORT ?= 50612
 
 # The side-by-side benchmarks against grpc-go (module bench/grpcgo): time per
 # benchmark and number of runs of `make compare`.
@@ -31,7 +33,10 @@ build: ## Build the h2rpc command into bin/.
 	$(GO) build -o $(BIN)/h2rpc ./cmd/h2rpc
 
 .PHONY: run
-run: build tools ## Start the h2rpc server and prove it with h2spec's full suite.
+run: build tools ## One helloworld call through h2rpc, then h2spec's full suite against the server.
+	$(GO) build -o $(BIN)/greeter_server ./examples/helloworld/greeter_server
+	$(GO) build -o $(BIN)/greeter_client ./examples/helloworld/greeter_client
+	@./scripts/helloworld.sh $(BIN)/greeter_server $(BIN)/greeter_client $(HELLO_PORT)
 	@./scripts/h2spec.sh $(BIN)/h2rpc $(TOOLS)/bin/h2spec $(H2SPEC_PORT) verbose
 
 .PHONY: tools
