@@ -15,6 +15,13 @@ FUZZTIME      ?= 60s
 H2SPEC_PORT ?= 50611
 # Port of the helloworld server `make run` starts.
 HELLO_PORT ?= 50612
+# grpc-go's interop client and server, built by `make interop-tools` into
+# .tools/grpc-go-VERSION; `go install pkg@version` pins every dependency through
+# grpc-go's own go.mod. Its test certificates come from the module cache.
+GRPCGO_VERSION ?= v1.85.0
+GRPCGO_TOOLS   := $(TOOLS)/grpc-go-$(GRPCGO_VERSION)
+# First of the six consecutive loopback ports `make interop` uses.
+INTEROP_PORT   ?= 50620
 
 # The side-by-side benchmarks against grpc-go (module bench/grpcgo): time per
 # benchmark and number of runs of `make compare`.
@@ -71,7 +78,7 @@ check-generate: protoc-plugins ## Fail when checked-in generated code differs fr
 	@./scripts/generate.sh --check
 
 .PHONY: test
-test: tools check-generate vet unit fuzz-smoke bench-smoke bench-grpcgo-smoke h2spec ## Run every check that CI runs.
+test: tools check-generate vet unit fuzz-smoke bench-smoke bench-grpcgo-smoke h2spec interop ## Run every check that CI runs.
 
 .PHONY: vet
 vet: ## gofmt and go vet.
@@ -112,8 +119,22 @@ compare: ## Benchmark h2rpc against grpc-go (COMPARE_BENCHTIME, COMPARE_COUNT) a
 	cd bench/grpcgo && $(GO) run ./cmd/compare $(BIN)/compare.txt
 
 .PHONY: h2spec
-h2spec: build tools ## Run h2spec (all cases) against `h2rpc interop-server` over h2c; fails on any failure.
+h2spec: build tools ## Run h2spec (all cases) against `h2rpc interop-server` over h2c and TLS; fails on any failure.
 	@./scripts/h2spec.sh $(BIN)/h2rpc $(TOOLS)/bin/h2spec $(H2SPEC_PORT)
+	@./scripts/h2spec.sh $(BIN)/h2rpc $(TOOLS)/bin/h2spec $(H2SPEC_PORT) tls
+
+.PHONY: interop-tools
+interop-tools: $(GRPCGO_TOOLS)/client $(GRPCGO_TOOLS)/server ## Install grpc-go's interop client and server (pinned) into .tools/grpc-go-VERSION.
+
+$(GRPCGO_TOOLS)/client $(GRPCGO_TOOLS)/server &:
+	@mkdir -p $(GRPCGO_TOOLS)
+	GOBIN=$(GRPCGO_TOOLS) $(GO) install google.golang.org/grpc/interop/client@$(GRPCGO_VERSION) google.golang.org/grpc/interop/server@$(GRPCGO_VERSION)
+
+.PHONY: interop
+interop: build interop-tools ## Run the interop cases: grpc-go <-> h2rpc both ways and h2rpc <-> h2rpc, h2c and TLS.
+	@./scripts/interop.sh $(BIN)/h2rpc $(GRPCGO_TOOLS)/client $(GRPCGO_TOOLS)/server \
+		"$$(cd tools && $(GO) mod download -json google.golang.org/grpc@$(GRPCGO_VERSION) | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$$/\1/p')/testdata" \
+		$(INTEROP_PORT)
 
 .PHONY: clean
 clean: ## Remove build output and installed tools.

@@ -299,10 +299,7 @@ func DoTimeoutOnSleepingServer(ctx context.Context, tc pb.TestServiceClient) err
 		return fmt.Errorf("FullDuplexCall: Send failed with %v, want success, io.EOF or DeadlineExceeded", err)
 	}
 	_, err = stream.Recv()
-	if status.Code(err) != codes.DeadlineExceeded {
-		return fmt.Errorf("FullDuplexCall ended with %v, want code DeadlineExceeded", describe(err))
-	}
-	return nil
+	return checkCode("FullDuplexCall", err, codes.DeadlineExceeded)
 }
 
 // DoCancelAfterBegin: a StreamingInputCall cancelled before any message;
@@ -316,10 +313,7 @@ func DoCancelAfterBegin(ctx context.Context, tc pb.TestServiceClient) error {
 	}
 	cancel()
 	_, err = stream.CloseAndRecv()
-	if status.Code(err) != codes.Canceled {
-		return fmt.Errorf("StreamingInputCall ended with %v, want code Canceled", describe(err))
-	}
-	return nil
+	return checkCode("StreamingInputCall", err, codes.Canceled)
 }
 
 // DoCancelAfterFirstResponse: a FullDuplexCall cancelled after its first
@@ -344,10 +338,7 @@ func DoCancelAfterFirstResponse(ctx context.Context, tc pb.TestServiceClient) er
 	}
 	cancel()
 	_, err = stream.Recv()
-	if status.Code(err) != codes.Canceled {
-		return fmt.Errorf("FullDuplexCall ended with %v, want code Canceled", describe(err))
-	}
-	return nil
+	return checkCode("FullDuplexCall", err, codes.Canceled)
 }
 
 // DoStatusCodeAndMessage: UnaryCall and FullDuplexCall asking for status
@@ -446,20 +437,14 @@ func DoCustomMetadata(ctx context.Context, tc pb.TestServiceClient) error {
 // UNIMPLEMENTED.
 func DoUnimplementedMethod(ctx context.Context, cc stub.ClientConnInterface) error {
 	_, err := pb.NewTestServiceClient(cc).UnimplementedCall(ctx, &pb.Empty{})
-	if status.Code(err) != codes.Unimplemented {
-		return fmt.Errorf("TestService/UnimplementedCall ended with %v, want code Unimplemented", describe(err))
-	}
-	return nil
+	return checkCode("TestService/UnimplementedCall", err, codes.Unimplemented)
 }
 
 // DoUnimplementedService: UnimplementedService/UnimplementedCall must fail
 // with UNIMPLEMENTED.
 func DoUnimplementedService(ctx context.Context, uc pb.UnimplementedServiceClient) error {
 	_, err := uc.UnimplementedCall(ctx, &pb.Empty{})
-	if status.Code(err) != codes.Unimplemented {
-		return fmt.Errorf("UnimplementedService/UnimplementedCall ended with %v, want code Unimplemented", describe(err))
-	}
-	return nil
+	return checkCode("UnimplementedService/UnimplementedCall", err, codes.Unimplemented)
 }
 
 // newClientPayload returns a payload of n zero bytes.
@@ -482,6 +467,14 @@ func checkPayload(what string, p *pb.Payload, size int) error {
 		if b != 0 {
 			return fmt.Errorf("%s payload byte %d is %#x, want zero", what, i, b)
 		}
+	}
+	return nil
+}
+
+// checkCode checks that a call ended with status code want.
+func checkCode(what string, err error, want codes.Code) error {
+	if status.Code(err) != want || err == nil || err == io.EOF {
+		return fmt.Errorf("%s ended with %v, want code %v", what, describe(err), want)
 	}
 	return nil
 }

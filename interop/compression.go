@@ -8,7 +8,6 @@ import (
 
 	"github.com/h2rpc/h2rpc/channel"
 	"github.com/h2rpc/h2rpc/channel/codes"
-	"github.com/h2rpc/h2rpc/channel/status"
 	pb "github.com/h2rpc/h2rpc/interop/grpc_testing"
 	"google.golang.org/protobuf/proto"
 )
@@ -34,8 +33,8 @@ func DoClientCompressedUnary(ctx context.Context, ch *channel.ClientConn) error 
 		return r
 	}
 	_, err := invoke(ctx, ch, unaryCallMethod, req(true), noCompression)
-	if status.Code(err) != codes.InvalidArgument {
-		return fmt.Errorf("probe: uncompressed UnaryCall with expect_compressed=true ended with %v, want code InvalidArgument (the server must check compression)", describe(err))
+	if err := checkCode("probe: uncompressed UnaryCall with expect_compressed=true", err, codes.InvalidArgument); err != nil {
+		return fmt.Errorf("%w (the server must check compression)", err)
 	}
 	for _, compressed := range []bool{true, false} {
 		name := noCompression
@@ -126,13 +125,13 @@ func DoClientCompressedStreaming(ctx context.Context, ch *channel.ClientConn) er
 		}
 		var resp pb.StreamingInputCallResponse
 		_, err = recvMsg(cs, &resp)
-		if status.Code(err) != codes.InvalidArgument {
-			return fmt.Errorf("ended with %v, want code InvalidArgument (the server must check compression)", describe(err))
+		if err := checkCode("StreamingInputCall with an uncompressed message and expect_compressed=true", err, codes.InvalidArgument); err != nil {
+			return fmt.Errorf("%w (the server must check compression)", err)
 		}
 		return nil
 	}()
 	if err != nil {
-		return fmt.Errorf("probe: StreamingInputCall with an uncompressed message and expect_compressed=true: %w", err)
+		return fmt.Errorf("probe: %w", err)
 	}
 
 	ctx, cancel := context.WithCancel(ctx)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -10,158 +9,96 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
-	"strings"
-	"sync"
 	"syscall"
 	"time"
 
-	"github.com/h2rpc/h2rpc/hpack"
-	"github.com/h2rpc/h2rpc/stream"
+	"github.com/h2rpc/h2rpc/channel/credentials"
+	"github.com/h2rpc/h2rpc/interop"
+	pb "github.com/h2rpc/h2rpc/interop/grpc_testing"
+	"github.com/h2rpc/h2rpc/stub"
 )
 
 func init() {
 	register("interop-server", "serve the grpc.testing interop service (flags as grpc-go's interop server)", runInteropServer)
 }
 
+// runInteropServer serves grpc.testing.TestService. Its flags are those of
+// grpc-go's interop server plus --host; --use_alts and
+// --alts_handshaker_service_address are accepted for harnesses and ALTS is
+// refused. Requests that are not gRPC get HTTP answers (405, 415).
 func runInteropServer(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("interop-server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	port := fs.Int("port", 10000, "the port to listen on")
-	host := fs.String("host", "127.0.0.1", "the address to listen on")
+	host := fs.String("host", "127.0.0.1", "the address to listen on (\"\" or 0.0.0.0: every interface, as grpc-go's interop server)")
+	useTLS := fs.Bool("use_tls", false, "serve TLS (ALPN h2) instead of h2c")
+	certFile := fs.String("tls_cert_file", "", "PEM certificate chain for --use_tls (default: h2rpc's test certificate for *.test.google.fr)")
+	keyFile := fs.String("tls_key_file", "", "PEM private key of --tls_cert_file")
+	useALTS := fs.Bool("use_alts", false, "serve ALTS (not supported: must be false)")
+	fs.String("alts_handshaker_service_address", "", "ALTS handshaker address (accepted for compatibility with grpc-go's interop server; ignored)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "interop-server: unexpected arguments %q\n", fs.Args())
+		return 2
+	}
+	if *useALTS {
+		fmt.Fprintln(stderr, "interop-server: ALTS is not supported; use --use_tls or plaintext")
+		return 2
+	}
+	var opts []stub.ServerOption
+	transport := "h2c"
+	if *useTLS {
+		var creds credentials.TransportCredentials
+		switch {
+		case *certFile == "" && *keyFile == "":
+			cert := interop.TestServerCertificate()
+			creds = credentials.NewServerTLSFromCert(&cert)
+		case *certFile == "" || *keyFile == "":
+			fmt.Fprintln(stderr, "interop-server: give both --tls_cert_file and --tls_key_file, or neither for the test certificate")
+			return 2
+		default:
+			var err error
+			if creds, err = credentials.NewServerTLSFromFile(*certFile, *keyFile); err != nil {
+				fmt.Fprintf(stderr, "interop-server: %v\n", err)
+				return 2
+			}
+		}
+		opts = append(opts, stub.Creds(creds))
+		transport = "TLS"
+	} else if *certFile != "" || *keyFile != "" {
+		fmt.Fprintln(stderr, "interop-server: --tls_cert_file and --tls_key_file need --use_tls")
+		return 2
+	}
+
 	ln, err := net.Listen("tcp", net.JoinHostPort(*host, strconv.Itoa(*port)))
 	if err != nil {
 		fmt.Fprintf(stderr, "interop-server: %v (is another server using port %d? pick another with --port)\n", err, *port)
 		return 1
 	}
-	fmt.Fprintf(stdout, "interop-server: listening on %s\n", ln.Addr())
-	srv := newTransportServer()
+	hostname, _ := os.Hostname()
+	srv := stub.NewServer(opts...)
+	pb.RegisterTestServiceServer(srv, interop.NewTestServer(interop.ServerOptions{Hostname: hostname}))
+	fmt.Fprintf(stdout, "interop-server: listening on %s (%s)\n", ln.Addr(), transport)
+
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	go func() {
-		<-ctx.Done()
-		ln.Close()
-	}()
-	err = srv.serve(ln)
-	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	srv.shutdown(shutdown)
-	if err != nil && ctx.Err() == nil {
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
 		fmt.Fprintf(stderr, "interop-server: %v\n", err)
 		return 1
+	case <-ctx.Done():
+	}
+	// Finish the calls in progress, for a while.
+	done := make(chan struct{})
+	go func() { srv.GracefulStop(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		srv.Stop()
 	}
 	return 0
-}
-
-// transportServer accepts connections and serves every stream on them; it
-// answers requests that are not gRPC with an HTTP error and a short text.
-type transportServer struct {
-	mu    sync.Mutex
-	conns map[*stream.Conn]struct{}
-}
-
-func newTransportServer() *transportServer {
-	return &transportServer{conns: make(map[*stream.Conn]struct{})}
-}
-
-func (s *transportServer) serve(ln net.Listener) error {
-	for {
-		nc, err := ln.Accept()
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return nil
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				time.Sleep(10 * time.Millisecond)
-				continue
-			}
-			return err
-		}
-		c := stream.NewServerConn(nc, nil, serveStream)
-		s.mu.Lock()
-		s.conns[c] = struct{}{}
-		s.mu.Unlock()
-		go func() {
-			<-c.Done()
-			c.Wait()
-			s.mu.Lock()
-			delete(s.conns, c)
-			s.mu.Unlock()
-		}()
-	}
-}
-
-func (s *transportServer) shutdown(ctx context.Context) {
-	s.mu.Lock()
-	conns := make([]*stream.Conn, 0, len(s.conns))
-	for c := range s.conns {
-		conns = append(conns, c)
-	}
-	s.mu.Unlock()
-	var wg sync.WaitGroup
-	for _, c := range conns {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c.Shutdown(ctx)
-			c.Wait()
-		}()
-	}
-	wg.Wait()
-}
-
-// maxFallbackBody bounds how much of a non-gRPC request body is read
-// before answering.
-const maxFallbackBody = 1 << 20
-
-// serveStream answers one request. gRPC requests get UNIMPLEMENTED until
-// services are registered; anything else gets an HTTP error.
-func serveStream(st *stream.Stream) {
-	hdr, _ := st.Header()
-	contentType := ""
-	for _, f := range hdr {
-		if f.Name == "content-type" {
-			contentType = f.Value
-		}
-	}
-	req := st.Request()
-	isGRPC := contentType == "application/grpc" || strings.HasPrefix(contentType, "application/grpc+") || strings.HasPrefix(contentType, "application/grpc;")
-	if req.Method == "POST" && isGRPC {
-		st.WriteHeaders([]hpack.HeaderField{
-			{Name: ":status", Value: "200"},
-			{Name: "content-type", Value: contentType},
-			{Name: "grpc-status", Value: "12"},
-			{Name: "grpc-message", Value: "unknown service"},
-		}, true, true)
-		return
-	}
-	// Read the request body first, so the answer reflects the whole request.
-	n, err := io.Copy(io.Discard, io.LimitReader(st, maxFallbackBody+1))
-	if err != nil {
-		return // the stream was reset
-	}
-	status, body := "415", "h2rpc: this is a gRPC server; send gRPC requests (content-type application/grpc)\n"
-	extra := hpack.HeaderField{}
-	switch {
-	case n > maxFallbackBody:
-		status, body = "413", "h2rpc: request body too large\n"
-	case req.Method != "POST":
-		status, body = "405", "h2rpc: this is a gRPC server; it accepts only POST with content-type application/grpc\n"
-		extra = hpack.HeaderField{Name: "allow", Value: "POST"}
-	}
-	fields := []hpack.HeaderField{
-		{Name: ":status", Value: status},
-		{Name: "content-type", Value: "text/plain; charset=utf-8"},
-		{Name: "content-length", Value: strconv.Itoa(len(body))},
-	}
-	if extra.Name != "" {
-		fields = append(fields, extra)
-	}
-	if st.WriteHeaders(fields, false, false) != nil {
-		return
-	}
-	st.WriteData([]byte(body), true, true)
 }
