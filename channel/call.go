@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/h2rpc/h2rpc/channel/codes"
@@ -34,7 +35,7 @@ type ClientStream struct {
 	sendComp     codec.Compressor
 	noCompress   bool // SetMessageCompression(false)
 	maxSend      int
-	flushed      bool // the request headers have left
+	flushed      atomic.Bool // the request headers have left (read by both goroutines)
 	sendClosed   bool
 	headerDone   bool
 	headerErr    error
@@ -198,7 +199,7 @@ func (cs *ClientStream) open(conn *stream.Conn, endStream, flush bool) error {
 		return err
 	}
 	cs.conn, cs.st = conn, st
-	cs.flushed = flush
+	cs.flushed.Store(flush)
 	cs.sendClosed = endStream
 	cs.mr.r = st
 	if cs.ctx.Done() != nil {
@@ -244,7 +245,7 @@ func (cs *ClientStream) send(p []byte, last bool) error {
 		putMsgHeader(p, false)
 		err = cs.st.WriteData(p, last, true)
 	}
-	cs.flushed = true
+	cs.flushed.Store(true)
 	if last {
 		cs.sendClosed = true
 	}
@@ -262,7 +263,8 @@ func (cs *ClientStream) CloseSend() error {
 	if cs.sendClosed {
 		return nil
 	}
-	cs.sendClosed, cs.flushed = true, true
+	cs.sendClosed = true
+	cs.flushed.Store(true)
 	if err := cs.st.CloseSend(); err != nil && !errors.Is(err, stream.ErrStreamClosed) {
 		return nil // the call ended; RecvMsg says how
 	}
@@ -272,10 +274,9 @@ func (cs *ClientStream) CloseSend() error {
 // flush sends the request headers if they are still waiting, so that a
 // caller who reads before sending does not wait forever.
 func (cs *ClientStream) flush() {
-	if cs.flushed {
+	if cs.flushed.Load() || cs.flushed.Swap(true) {
 		return
 	}
-	cs.flushed = true
 	w := cs.conn.Writer()
 	w.Finish(w.Start(), frame.Flush)
 }

@@ -63,6 +63,7 @@ func ServeConn(nc net.Conn, cfg *ServerConfig, authInfo credentials.AuthInfo, h 
 		sc.maxSend = math.MaxInt32
 	}
 	sc.base = peer.NewContext(context.Background(), &peer.Peer{Addr: nc.RemoteAddr(), LocalAddr: nc.LocalAddr(), AuthInfo: authInfo})
+	sc.base = metadata.NewIncomingContextFunc(sc.base, incomingOf)
 	connCfg := cfg.Conn
 	sc.c = stream.NewServerConn(nc, &connCfg, sc.serve)
 	return sc
@@ -97,6 +98,9 @@ type ServerStream struct {
 	timer       *time.Timer
 	mr          msgReader
 	maxSend     int
+	userMD      int // number of user metadata fields received
+	mdOnce      sync.Once
+	md          metadata.MD // received metadata, built on first use
 
 	wmu        sync.Mutex // serializes the sending side with the deadline timer
 	sendComp   codec.Compressor
@@ -186,10 +190,10 @@ func (sc *ServerConn) serve(st *stream.Stream) {
 		answerHTTP(st, req.Method, isGRPC)
 		return
 	}
-	ss := &ServerStream{sc: sc, st: st, method: req.Path, subtype: subtype, maxSend: sc.maxSend}
+	ss := &ServerStream{sc: sc, st: st, method: req.Path, subtype: subtype, maxSend: sc.maxSend, userMD: userMD}
 	ss.mr.r = st
 	ss.mr.limit = sc.maxRecv
-	ss.ctx = metadata.NewIncomingContext(ss, incomingMD(fields, userMD, req.Authority))
+	ss.ctx = ss
 	if ss.subtype == "proto" {
 		ct = "application/grpc"
 	}
@@ -234,6 +238,20 @@ func validMethod(p string) bool {
 	}
 	i := strings.LastIndexByte(p, '/')
 	return i > 1 && i < len(p)-1
+}
+
+// incomingOf returns the received metadata of the call of ctx, building it
+// the first time it is asked for.
+func incomingOf(ctx context.Context) metadata.MD {
+	ss := ServerStreamFromContext(ctx)
+	if ss == nil {
+		return nil
+	}
+	ss.mdOnce.Do(func() {
+		fields, _ := ss.st.Header()
+		ss.md = incomingMD(fields, ss.userMD, ss.st.Request().Authority)
+	})
+	return ss.md
 }
 
 // incomingMD builds the metadata a handler sees: the user's pairs,
@@ -393,6 +411,29 @@ func (ss *ServerStream) SendMsg(p []byte) error {
 	}
 	ss.wmu.Lock()
 	defer ss.wmu.Unlock()
+	return ss.sendLocked(p, true)
+}
+
+// SendMsgAndFinish sends one response message and ends the call with st
+// (nil means OK), all in one write: the reply of a unary call. If the
+// message cannot be sent (too large), the call ends with that error.
+func (ss *ServerStream) SendMsgAndFinish(p []byte, st *status.Status) error {
+	ss.wmu.Lock()
+	defer ss.wmu.Unlock()
+	if ss.finished {
+		return status.Error(codes.Internal, "grpc: SendMsg called after the call ended")
+	}
+	if err := checkSendSize(p, ss.maxSend); err != nil {
+		ss.finishLocked(status.Convert(err))
+		return err
+	}
+	if err := ss.sendLocked(p, false); err != nil {
+		return err
+	}
+	return ss.finishLocked(st)
+}
+
+func (ss *ServerStream) sendLocked(p []byte, flush bool) error {
 	if ss.finished {
 		return status.Error(codes.Internal, "grpc: SendMsg called after the call ended")
 	}
@@ -408,11 +449,11 @@ func (ss *ServerStream) SendMsg(p []byte) error {
 			return err
 		}
 		putMsgHeader(*sp, true)
-		err = ss.st.WriteData(*sp, false, true)
+		err = ss.st.WriteData(*sp, false, flush)
 		bufpool.Put(sp)
 	} else {
 		putMsgHeader(p, false)
-		err = ss.st.WriteData(p, false, true)
+		err = ss.st.WriteData(p, false, flush)
 	}
 	if err != nil {
 		if ss.deadlineHit.Load() {
@@ -471,7 +512,7 @@ func (ss *ServerStream) finishLocked(st *status.Status) error {
 	if msg := st.Message(); msg != "" {
 		f = append(f, hpack.HeaderField{Name: "grpc-message", Value: status.EncodeMessage(msg)})
 	}
-	if len(st.DetailsAny()) > 0 {
+	if st.HasDetails() {
 		f = append(f, hpack.HeaderField{Name: "grpc-status-details-bin", Value: metadata.EncodeBinary(st.MarshalProto())})
 	}
 	f, err := appendMD(f, ss.trailer)

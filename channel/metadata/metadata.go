@@ -178,10 +178,32 @@ func NewIncomingContext(ctx context.Context, md MD) context.Context {
 	return context.WithValue(ctx, incomingKey{}, md)
 }
 
+// NewIncomingContextFunc returns a child of ctx whose received metadata is
+// computed on demand: f is called with the context being asked (ctx or a
+// descendant) when the metadata is first read. A server sets it once per
+// connection, so calls whose handlers never read metadata never build it.
+func NewIncomingContextFunc(ctx context.Context, f func(ctx context.Context) MD) context.Context {
+	return context.WithValue(ctx, incomingKey{}, incomingFunc(f))
+}
+
+type incomingFunc func(ctx context.Context) MD
+
+// incoming returns the received metadata of ctx, without copying it.
+func incoming(ctx context.Context) (MD, bool) {
+	switch v := ctx.Value(incomingKey{}).(type) {
+	case MD:
+		return v, true
+	case incomingFunc:
+		md := v(ctx)
+		return md, md != nil
+	}
+	return nil, false
+}
+
 // FromIncomingContext returns a copy of the received metadata of ctx, keys
 // lowercased, and whether ctx has any.
 func FromIncomingContext(ctx context.Context) (MD, bool) {
-	md, ok := ctx.Value(incomingKey{}).(MD)
+	md, ok := incoming(ctx)
 	if !ok {
 		return nil, false
 	}
@@ -196,7 +218,7 @@ func FromIncomingContext(ctx context.Context) (MD, bool) {
 // ValueFromIncomingContext returns a copy of the received values for key,
 // matched case-insensitively, without copying the rest of the metadata.
 func ValueFromIncomingContext(ctx context.Context, key string) []string {
-	md, ok := ctx.Value(incomingKey{}).(MD)
+	md, ok := incoming(ctx)
 	if !ok {
 		return nil
 	}
