@@ -170,11 +170,12 @@ func (c *Conn) onResponseHeaders(id uint32, end bool, fields []hpack.HeaderField
 	s := c.streams[id]
 	if s == nil {
 		idle := c.isIdleLocked(id)
+		how := c.closed.lookup(id)
 		c.mu.Unlock()
 		if idle {
 			return &frame.ConnError{Code: frame.ErrCodeProtocol, Reason: "HEADERS on idle stream"}
 		}
-		if c.closed.lookup(id) == closedByUs {
+		if how == closedByUs {
 			return nil // in flight when we reset it (RFC 9113 §5.1)
 		}
 		return &frame.StreamError{StreamID: id, Code: frame.ErrCodeStreamClosed, Reason: "HEADERS on a closed stream"}
