@@ -70,15 +70,13 @@ func (s *Server) processUnary(ss *channel.ServerStream, m *method) {
 		return
 	}
 	rp, p, err := marshal(cd, reply)
-	if err == nil {
-		err = ss.SendMsg(p)
-		release(rp, p)
-	}
 	if err != nil {
 		ss.Finish(errStatus(err))
 		return
 	}
-	ss.Finish(nil)
+	// The reply and the trailers leave in one write.
+	ss.SendMsgAndFinish(p, nil)
+	release(rp, p)
 }
 
 // processStream serves a streaming call with handler h, through the stream
