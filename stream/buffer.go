@@ -8,8 +8,8 @@ import "github.com/h2rpc/h2rpc/internal/bufpool"
 type dataBuffer struct {
 	chunks []*[]byte
 	inline [2]*[]byte // backs chunks while few are held
-	off    int // read offset in chunks[0]
-	n      int // unread bytes
+	off    int        // read offset in chunks[0]
+	n      int        // unread bytes
 }
 
 const minChunk = 1 << 10
