@@ -30,6 +30,7 @@ type IdleResult struct {
 	GoroutinesPerConn float64
 }
 
+// String summarises the measurement on one line.
 func (r IdleResult) String() string {
 	return fmt.Sprintf("%d idle connections: %.0f B heap, %.0f B stacks, %.1f goroutines per connection pair",
 		r.Conns, r.HeapPerConn, r.StackPerConn, r.GoroutinesPerConn)

@@ -31,6 +31,7 @@ const (
 
 var typeNames = [...]string{"DATA", "HEADERS", "PRIORITY", "RST_STREAM", "SETTINGS", "PUSH_PROMISE", "PING", "GOAWAY", "WINDOW_UPDATE", "CONTINUATION"}
 
+// String returns the frame type's name in RFC 9113, such as "HEADERS".
 func (t Type) String() string {
 	if int(t) < len(typeNames) {
 		return typeNames[t]
@@ -77,6 +78,7 @@ const (
 
 var errCodeNames = [...]string{"NO_ERROR", "PROTOCOL_ERROR", "INTERNAL_ERROR", "FLOW_CONTROL_ERROR", "SETTINGS_TIMEOUT", "STREAM_CLOSED", "FRAME_SIZE_ERROR", "REFUSED_STREAM", "CANCEL", "COMPRESSION_ERROR", "CONNECT_ERROR", "ENHANCE_YOUR_CALM", "INADEQUATE_SECURITY", "HTTP_1_1_REQUIRED"}
 
+// String returns the error code's name in RFC 9113, such as "REFUSED_STREAM".
 func (c ErrCode) String() string {
 	if int(c) < len(errCodeNames) {
 		return errCodeNames[c]
@@ -91,6 +93,7 @@ type ConnError struct {
 	Reason string
 }
 
+// Error describes the connection error.
 func (e *ConnError) Error() string {
 	return fmt.Sprintf("http2: connection error %v: %s", e.Code, e.Reason)
 }
@@ -103,6 +106,7 @@ type StreamError struct {
 	Reason   string
 }
 
+// Error describes the stream error.
 func (e *StreamError) Error() string {
 	return fmt.Sprintf("http2: stream %d error %v: %s", e.StreamID, e.Code, e.Reason)
 }
@@ -196,6 +200,7 @@ func (f *Frame) Setting(i int) Setting {
 	}
 }
 
+// String describes the frame for logs and test failures.
 func (f *Frame) String() string {
 	return fmt.Sprintf("%v stream=%d len=%d flags=0x%x", f.Type, f.StreamID, f.Length, uint8(f.Flags))
 }

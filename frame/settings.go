@@ -17,6 +17,7 @@ const (
 
 var settingNames = [...]string{"", "HEADER_TABLE_SIZE", "ENABLE_PUSH", "MAX_CONCURRENT_STREAMS", "INITIAL_WINDOW_SIZE", "MAX_FRAME_SIZE", "MAX_HEADER_LIST_SIZE"}
 
+// String returns the setting's name in RFC 9113, such as "MAX_FRAME_SIZE".
 func (s SettingID) String() string {
 	if s > 0 && int(s) < len(settingNames) {
 		return settingNames[s]

@@ -30,6 +30,7 @@ type ResetError struct {
 	Remote bool
 }
 
+// Error describes the reset and who sent it.
 func (e *ResetError) Error() string {
 	if e.Remote {
 		return fmt.Sprintf("stream: reset by peer: %v", e.Code)
@@ -47,6 +48,7 @@ type GoAwayError struct {
 	Unprocessed  bool
 }
 
+// Error describes the GOAWAY.
 func (e *GoAwayError) Error() string {
 	s := fmt.Sprintf("stream: peer sent GOAWAY %v (last stream %d)", e.Code, e.LastStreamID)
 	if e.Debug != "" {
@@ -67,6 +69,7 @@ type ConnError struct {
 	Err    error
 }
 
+// Error describes why the connection closed.
 func (e *ConnError) Error() string {
 	if e.Err != nil {
 		return "stream: connection lost: " + e.Err.Error()
@@ -78,4 +81,5 @@ func (e *ConnError) Error() string {
 	return fmt.Sprintf("stream: connection error (%s) %v: %s", who, e.Code, e.Reason)
 }
 
+// Unwrap returns the I/O error, if that is what closed the connection.
 func (e *ConnError) Unwrap() error { return e.Err }

@@ -1,4 +1,3 @@
-// Command greeter_client calls the helloworld Greeter service once.
 package main
 
 import (

@@ -1,4 +1,3 @@
-// Command greeter_server serves the helloworld Greeter service over h2c.
 package main
 
 import (

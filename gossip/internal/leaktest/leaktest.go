@@ -1,4 +1,3 @@
-// Package leaktest fails a test that leaves goroutines behind.
 package leaktest
 
 import (

@@ -1,0 +1,2 @@
+// Command greeter_client calls the helloworld Greeter service once.
+package main

@@ -1,0 +1,2 @@
+// Command greeter_server serves the helloworld Greeter service over h2c.
+package main

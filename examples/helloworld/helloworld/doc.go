@@ -1,0 +1,2 @@
+// Package helloworld is the generated code of the Greeter service.
+package helloworld

@@ -1,0 +1,2 @@
+// Package leaktest fails a test that leaves goroutines behind.
+package leaktest
