@@ -3,6 +3,7 @@ module github.com/h2rpc/h2rpc/bench/grpcgo
 go 1.26.0
 
 require (
+	github.com/h2rpc/h2rpc v0.0.0-00010101000000-000000000000
 	google.golang.org/grpc v1.85.0
 	google.golang.org/protobuf v1.36.12
 )

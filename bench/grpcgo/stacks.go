@@ -32,8 +32,9 @@ type Stack struct {
 	Start func(ln net.Listener) (c Client, stop func(), err error)
 }
 
-// Stacks are the implementations compared.
+// Stacks are the implementations compared, h2rpc first.
 var Stacks = []Stack{
+	{"h2rpc", StartH2RPC},
 	{"grpc-go", StartGRPC},
 }
 
