@@ -251,7 +251,7 @@ func BenchmarkStream1MiB(b *testing.B) {
 			b.SetBytes(size)
 			b.ReportAllocs()
 			b.ResetTimer()
-			s, err := c.Stream(ctx, StreamRequest(uint64(b.N), size))
+			s, err := Stream(ctx, c, StreamRequest(uint64(b.N), size))
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -8,4 +8,5 @@
 //
 // The benchmarks are in bench_test.go; cmd/compare reads their output and
 // prints the two stacks side by side with the ratios and the design targets.
+// `make compare` at the repository root runs both.
 package grpcgo

@@ -46,40 +46,18 @@ var H2RPCServiceDesc = stub.ServiceDesc{
 // StartH2RPC serves the benchmark service with h2rpc on ln, with default
 // options, and connects an h2rpc client to it over h2c.
 func StartH2RPC(ln net.Listener) (Client, func(), error) {
-	return StartH2RPCWith(ln, nil)
-}
-
-// StartH2RPCWith is StartH2RPC with extra client options.
-func StartH2RPCWith(ln net.Listener, opts []stub.DialOption) (Client, func(), error) {
 	s := stub.NewServer()
 	s.RegisterService(&H2RPCServiceDesc, Echo{})
-	served := make(chan struct{})
-	go func() {
-		defer close(served)
-		s.Serve(ln)
-	}()
-	opts = append([]stub.DialOption{stub.WithTransportCredentials(insecure.NewCredentials())}, opts...)
-	cc, err := stub.NewClient(ln.Addr().String(), opts...)
-	stop := func() {
-		if cc != nil {
-			cc.Close()
-		}
-		s.Stop()
-		<-served
-	}
+	stop := serve(s, ln)
+	cc, err := stub.NewClient(ln.Addr().String(), stub.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		stop()
 		return nil, nil, err
 	}
-	return h2rpcClient{cc}, stop, nil
+	return h2rpcClient{cc}, func() { cc.Close(); stop() }, nil
 }
 
 type h2rpcClient struct{ cc *stub.ClientConn }
-
-var (
-	h2rpcPingPongDesc = &H2RPCServiceDesc.Streams[0]
-	h2rpcStreamDesc   = &H2RPCServiceDesc.Streams[1]
-)
 
 func (c h2rpcClient) Unary(ctx context.Context, in *wrapperspb.BytesValue) (*wrapperspb.BytesValue, error) {
 	out := new(wrapperspb.BytesValue)
@@ -90,19 +68,9 @@ func (c h2rpcClient) Unary(ctx context.Context, in *wrapperspb.BytesValue) (*wra
 }
 
 func (c h2rpcClient) PingPong(ctx context.Context) (ClientStream, error) {
-	return c.cc.NewStream(ctx, h2rpcPingPongDesc, PingPongMethod)
+	return c.cc.NewStream(ctx, &H2RPCServiceDesc.Streams[0], PingPongMethod)
 }
 
-func (c h2rpcClient) Stream(ctx context.Context, in *wrapperspb.BytesValue) (ClientStream, error) {
-	s, err := c.cc.NewStream(ctx, h2rpcStreamDesc, StreamMethod)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.SendMsg(in); err != nil {
-		return nil, err
-	}
-	if err := s.CloseSend(); err != nil {
-		return nil, err
-	}
-	return s, nil
+func (c h2rpcClient) NewStream(ctx context.Context) (ClientStream, error) {
+	return c.cc.NewStream(ctx, &H2RPCServiceDesc.Streams[1], StreamMethod)
 }

@@ -22,7 +22,23 @@ type ClientStream interface {
 type Client interface {
 	Unary(ctx context.Context, in *wrapperspb.BytesValue) (*wrapperspb.BytesValue, error)
 	PingPong(ctx context.Context) (ClientStream, error)
-	Stream(ctx context.Context, in *wrapperspb.BytesValue) (ClientStream, error)
+	// NewStream opens a Stream call; Stream sends its request.
+	NewStream(ctx context.Context) (ClientStream, error)
+}
+
+// Stream starts a Stream call on c with request in.
+func Stream(ctx context.Context, c Client, in *wrapperspb.BytesValue) (ClientStream, error) {
+	s, err := c.NewStream(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := s.CloseSend(); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // Stack is one RPC implementation: Start serves the benchmark service on ln
@@ -38,37 +54,40 @@ var Stacks = []Stack{
 	{"grpc-go", StartGRPC},
 }
 
-// StartGRPC serves the benchmark service with grpc-go on ln, with default
-// options, and connects a grpc-go client to it over h2c.
-func StartGRPC(ln net.Listener) (Client, func(), error) {
-	s := grpc.NewServer()
-	s.RegisterService(&GRPCServiceDesc, Echo{})
+// server is what grpc-go's and h2rpc's servers have in common.
+type server interface {
+	Serve(net.Listener) error
+	Stop()
+}
+
+// serve runs s on ln until the returned function stops it.
+func serve(s server, ln net.Listener) (stop func()) {
 	served := make(chan struct{})
 	go func() {
 		defer close(served)
 		s.Serve(ln)
 	}()
-	cc, err := grpc.NewClient(ln.Addr().String(), grpc.WithTransportCredentials(grpcinsecure.NewCredentials()))
-	stop := func() {
-		if cc != nil {
-			cc.Close()
-		}
+	return func() {
 		s.Stop()
 		<-served
 	}
+}
+
+// StartGRPC serves the benchmark service with grpc-go on ln, with default
+// options, and connects a grpc-go client to it over h2c.
+func StartGRPC(ln net.Listener) (Client, func(), error) {
+	s := grpc.NewServer()
+	s.RegisterService(&GRPCServiceDesc, Echo{})
+	stop := serve(s, ln)
+	cc, err := grpc.NewClient(ln.Addr().String(), grpc.WithTransportCredentials(grpcinsecure.NewCredentials()))
 	if err != nil {
 		stop()
 		return nil, nil, err
 	}
-	return grpcClient{cc}, stop, nil
+	return grpcClient{cc}, func() { cc.Close(); stop() }, nil
 }
 
 type grpcClient struct{ cc *grpc.ClientConn }
-
-var (
-	grpcPingPongDesc = &GRPCServiceDesc.Streams[0]
-	grpcStreamDesc   = &GRPCServiceDesc.Streams[1]
-)
 
 func (c grpcClient) Unary(ctx context.Context, in *wrapperspb.BytesValue) (*wrapperspb.BytesValue, error) {
 	out := new(wrapperspb.BytesValue)
@@ -79,19 +98,9 @@ func (c grpcClient) Unary(ctx context.Context, in *wrapperspb.BytesValue) (*wrap
 }
 
 func (c grpcClient) PingPong(ctx context.Context) (ClientStream, error) {
-	return c.cc.NewStream(ctx, grpcPingPongDesc, PingPongMethod)
+	return c.cc.NewStream(ctx, &GRPCServiceDesc.Streams[0], PingPongMethod)
 }
 
-func (c grpcClient) Stream(ctx context.Context, in *wrapperspb.BytesValue) (ClientStream, error) {
-	s, err := c.cc.NewStream(ctx, grpcStreamDesc, StreamMethod)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.SendMsg(in); err != nil {
-		return nil, err
-	}
-	if err := s.CloseSend(); err != nil {
-		return nil, err
-	}
-	return s, nil
+func (c grpcClient) NewStream(ctx context.Context) (ClientStream, error) {
+	return c.cc.NewStream(ctx, &GRPCServiceDesc.Streams[1], StreamMethod)
 }

@@ -39,7 +39,7 @@ func TestStacks(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			s, err := c.Stream(ctx, StreamRequest(3, 1<<20))
+			s, err := Stream(ctx, c, StreamRequest(3, 1<<20))
 			if err != nil {
 				t.Fatal(err)
 			}
