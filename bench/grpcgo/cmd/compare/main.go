@@ -187,6 +187,7 @@ func (r *results) print(w io.Writer) {
 			fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", c, col.title, cell(a, okA, col.text), cell(b, okB, col.text), ratio(a, okA, b, okB))
 		}
 	}
+	r.printNoisy(w)
 	for _, c := range r.cases {
 		p, ok := r.get(c, floor, "p50-ns")
 		if !ok {
@@ -203,6 +204,36 @@ func (r *results) print(w io.Writer) {
 		for _, st := range []string{ours, theirs} {
 			if v, ok := r.get(c, st, "p50-ns"); ok {
 				fmt.Fprintf(w, "  %s p50 / tcp p50 = %.2f\n", st, v/p)
+			}
+		}
+	}
+}
+
+// noisy is how far apart, relative to their median, the runs of a metric
+// may be before printNoisy names it.
+const noisy = 0.2
+
+// printNoisy names the time and rate metrics whose runs are far apart: on a
+// busy machine their medians say less.
+func (r *results) printNoisy(w io.Writer) {
+	first := true
+	for _, c := range r.cases {
+		for _, st := range []string{ours, theirs, floor} {
+			for _, u := range []string{"ns/op", "p50-ns", r.rateUnit(c)} {
+				vs := r.values[c][st][u]
+				m, ok := r.get(c, st, u)
+				if len(vs) < 2 || !ok || m == 0 {
+					continue
+				}
+				lo, hi := slices.Min(vs), slices.Max(vs)
+				if (hi-lo)/m <= noisy {
+					continue
+				}
+				if first {
+					fmt.Fprintf(w, "\nRuns more than %.0f%% apart (min–max):\n", noisy*100)
+					first = false
+				}
+				fmt.Fprintf(w, "  %s/%s %s: %s–%s\n", c, st, u, strconv.FormatFloat(lo, 'f', -1, 64), strconv.FormatFloat(hi, 'f', -1, 64))
 			}
 		}
 	}
