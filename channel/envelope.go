@@ -107,6 +107,13 @@ func (m *msgReader) next(buf []byte) ([]byte, error) {
 // costs little memory.
 func (m *msgReader) readBody(dst []byte, size int) ([]byte, error) {
 	const step = 64 << 10
+	if size <= eagerBody && cap(dst)-len(dst) < size {
+		// Up to this size the whole message is allocated at once, as
+		// grpc-go does; growing by doubling would copy it twice.
+		grown := make([]byte, len(dst), len(dst)+size)
+		copy(grown, dst)
+		dst = grown
+	}
 	for size > 0 {
 		k := min(size, step)
 		if cap(dst)-len(dst) < k {
@@ -126,6 +133,10 @@ func (m *msgReader) readBody(dst []byte, size int) ([]byte, error) {
 	}
 	return dst, nil
 }
+
+// eagerBody is the largest message whose buffer is allocated in full as
+// soon as its prefix arrives.
+const eagerBody = DefaultMaxRecvMsgSize
 
 // compressMsg compresses the message of p (after its reserved prefix) into
 // a pooled buffer with a prefix of its own; the caller puts it back.
