@@ -15,7 +15,6 @@ import (
 	"github.com/h2rpc/h2rpc/codec"
 	"github.com/h2rpc/h2rpc/frame"
 	"github.com/h2rpc/h2rpc/hpack"
-	"github.com/h2rpc/h2rpc/internal/bufpool"
 	"github.com/h2rpc/h2rpc/stream"
 )
 
@@ -229,22 +228,11 @@ func (cs *ClientStream) send(p []byte, last bool) error {
 	if err := checkSendSize(p, cs.maxSend); err != nil {
 		return err
 	}
-	var err error
-	if cs.sendComp != nil && !cs.noCompress {
-		var sp *[]byte
-		sp, err = compressMsg(cs.sendComp, p)
-		if err != nil {
-			return err
-		}
-		if err = checkSendSize(*sp, maxWireMsgSize); err == nil {
-			putMsgHeader(*sp, true)
-			err = cs.st.WriteData(*sp, last, true)
-		}
-		bufpool.Put(sp)
-	} else {
-		putMsgHeader(p, false)
-		err = cs.st.WriteData(p, last, true)
+	var comp codec.Compressor
+	if !cs.noCompress {
+		comp = cs.sendComp
 	}
+	err := writeMsg(cs.st, comp, p, last, true)
 	cs.flushed.Store(true)
 	if last {
 		cs.sendClosed = true

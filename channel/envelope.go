@@ -9,6 +9,7 @@ import (
 	"github.com/h2rpc/h2rpc/channel/status"
 	"github.com/h2rpc/h2rpc/codec"
 	"github.com/h2rpc/h2rpc/internal/bufpool"
+	"github.com/h2rpc/h2rpc/stream"
 )
 
 // MsgHeaderLen is the size of the prefix of every gRPC message on the wire:
@@ -149,6 +150,26 @@ func compressMsg(c codec.Compressor, p []byte) (*[]byte, error) {
 		return nil, status.Errorf(codes.Internal, "grpc: failed to compress the message: %v", err)
 	}
 	return sp, nil
+}
+
+// writeMsg sends the message of p (after its reserved prefix) as DATA,
+// compressed with comp unless comp is nil. Errors of compression are status
+// errors; others come from the stream.
+func writeMsg(st *stream.Stream, comp codec.Compressor, p []byte, endStream, flush bool) error {
+	if comp == nil {
+		putMsgHeader(p, false)
+		return st.WriteData(p, endStream, flush)
+	}
+	sp, err := compressMsg(comp, p)
+	if err != nil {
+		return err
+	}
+	defer bufpool.Put(sp)
+	if err := checkSendSize(*sp, maxWireMsgSize); err != nil {
+		return err
+	}
+	putMsgHeader(*sp, true)
+	return st.WriteData(*sp, endStream, flush)
 }
 
 // checkSendSize refuses a message larger than limit.

@@ -19,7 +19,6 @@ import (
 	"github.com/h2rpc/h2rpc/codec"
 	"github.com/h2rpc/h2rpc/frame"
 	"github.com/h2rpc/h2rpc/hpack"
-	"github.com/h2rpc/h2rpc/internal/bufpool"
 	"github.com/h2rpc/h2rpc/stream"
 )
 
@@ -442,20 +441,14 @@ func (ss *ServerStream) sendLocked(p []byte, flush bool) error {
 			return err
 		}
 	}
-	var err error
-	if ss.sendComp != nil && !ss.noCompress {
-		var sp *[]byte
-		if sp, err = compressMsg(ss.sendComp, p); err != nil {
+	var comp codec.Compressor
+	if !ss.noCompress {
+		comp = ss.sendComp
+	}
+	if err := writeMsg(ss.st, comp, p, false, flush); err != nil {
+		if isStatusError(err) {
 			return err
 		}
-		putMsgHeader(*sp, true)
-		err = ss.st.WriteData(*sp, false, flush)
-		bufpool.Put(sp)
-	} else {
-		putMsgHeader(p, false)
-		err = ss.st.WriteData(p, false, flush)
-	}
-	if err != nil {
 		if ss.deadlineHit.Load() {
 			return status.Error(codes.DeadlineExceeded, "context deadline exceeded")
 		}
