@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/h2rpc/h2rpc/internal/leakcheck"
 	"io"
 	"runtime"
 	"strings"
@@ -121,7 +122,7 @@ func waitingInFinish(t *testing.T, done <-chan error) {
 			t.Fatalf("Finish returned (%v) above the high-water mark", err)
 		default:
 		}
-		for _, s := range goroutines() {
+		for _, s := range leakcheck.Stacks() {
 			if strings.Contains(s, "sync.(*Cond).Wait") && strings.Contains(s, "(*Writer).Finish") {
 				return true
 			}
@@ -147,7 +148,7 @@ func blockedWriter(t *testing.T, highWater int) (*gateWriter, *Writer, <-chan er
 // reach the wire together, whatever the flush mode and however many
 // callers race.
 func TestWriterNoInterleaving(t *testing.T) {
-	checkNoLeaks(t)
+	leakcheck.Check(t)
 	g := newOpenWriter()
 	w := NewWriter(g)
 	const callers, groups = 16, 25
@@ -207,7 +208,7 @@ func TestWriterNoInterleaving(t *testing.T) {
 // TestWriterBatches: callers that find the connection busy leave their
 // frames to the goroutine writing, which sends them all in one call.
 func TestWriterBatches(t *testing.T) {
-	checkNoLeaks(t)
+	leakcheck.Check(t)
 	g, w, first := blockedWriter(t, DefaultHighWater)
 	const callers = 99
 	var wg sync.WaitGroup
@@ -237,7 +238,7 @@ func TestWriterBatches(t *testing.T) {
 // TestWriterFlushWaitsAboveHighWater: a caller that finds the queue above
 // the high-water mark waits until the writing goroutine drains it.
 func TestWriterFlushWaitsAboveHighWater(t *testing.T) {
-	checkNoLeaks(t)
+	leakcheck.Check(t)
 	g, w, first := blockedWriter(t, 64)
 	if err := w.Finish(dataOf(20)(w.Start()), Flush); err != nil { // 29 bytes: below the mark
 		t.Fatal(err)
@@ -261,7 +262,7 @@ func TestWriterFlushWaitsAboveHighWater(t *testing.T) {
 // TestWriterFlushAsyncNeverBlocks: FlushAsync returns at once even with the
 // connection blocked, and refuses once the queue passes maxQueued.
 func TestWriterFlushAsyncNeverBlocks(t *testing.T) {
-	checkNoLeaks(t)
+	leakcheck.Check(t)
 	g := newGateWriter()
 	w := NewWriter(g)
 	w.SetLimits(64, 256)
@@ -286,7 +287,7 @@ func TestWriterFlushAsyncNeverBlocks(t *testing.T) {
 func TestWriterErrorIsSticky(t *testing.T) {
 	for _, mode := range []FlushMode{Flush, FlushAsync} {
 		t.Run(fmt.Sprint(mode), func(t *testing.T) {
-			checkNoLeaks(t)
+			leakcheck.Check(t)
 			g := newOpenWriter()
 			g.err = errBroken
 			w := NewWriter(g)
@@ -316,7 +317,7 @@ func TestWriterErrorIsSticky(t *testing.T) {
 // TestWriterFail: Fail wakes callers waiting for room and makes every later
 // Finish fail; the first error given is kept.
 func TestWriterFail(t *testing.T) {
-	checkNoLeaks(t)
+	leakcheck.Check(t)
 	g, w, first := blockedWriter(t, 10)
 	waiting := finish(w, Flush, dataOf(100))
 	waitingInFinish(t, waiting)
@@ -342,7 +343,7 @@ func TestWriterFail(t *testing.T) {
 }
 
 func TestWriterNoFlush(t *testing.T) {
-	checkNoLeaks(t)
+	leakcheck.Check(t)
 	g := newOpenWriter()
 	w := NewWriter(g)
 	if err := w.Finish(w.Start(), NoFlush); err != nil || !w.Idle() || w.pend != nil {

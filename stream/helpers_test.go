@@ -5,10 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/h2rpc/h2rpc/internal/leakcheck"
 	"io"
 	"net"
-	"runtime"
-	"strings"
 	"testing"
 	"time"
 
@@ -19,62 +18,6 @@ import (
 
 // testTimeout bounds every wait in the tests of this package.
 const testTimeout = 10 * time.Second
-
-// checkLeaks records the goroutines running now and, when the test ends
-// (after the cleanups registered later, which close the connections), fails
-// it if a goroutine started since and running code of this module remains.
-// Goroutines get a while to finish, since a closed connection's goroutines
-// end asynchronously.
-func checkLeaks(t testing.TB) {
-	t.Helper()
-	before := make(map[string]bool)
-	for _, g := range goroutines() {
-		before[goroutineID(g)] = true
-	}
-	t.Cleanup(func() {
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			var leaked []string
-			self := goroutineID(currentGoroutine())
-			for _, g := range goroutines() {
-				id := goroutineID(g)
-				if !before[id] && id != self && strings.Contains(g, "github.com/h2rpc/h2rpc/") {
-					leaked = append(leaked, g)
-				}
-			}
-			if len(leaked) == 0 {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Errorf("%d goroutines left behind:\n\n%s", len(leaked), strings.Join(leaked, "\n\n"))
-				return
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-	})
-}
-
-func goroutines() []string {
-	buf := make([]byte, 1<<20)
-	for {
-		n := runtime.Stack(buf, true)
-		if n < len(buf) {
-			return strings.Split(string(buf[:n]), "\n\n")
-		}
-		buf = make([]byte, 2*len(buf))
-	}
-}
-
-func currentGoroutine() string {
-	buf := make([]byte, 4<<10)
-	return string(buf[:runtime.Stack(buf, false)])
-}
-
-// goroutineID returns the "goroutine N" prefix of a stack dump.
-func goroutineID(stack string) string {
-	id, _, _ := strings.Cut(stack, " [")
-	return id
-}
 
 // transport makes the two ends of a connection.
 type transport struct {
@@ -133,7 +76,7 @@ func forTransports(t *testing.T, f func(t *testing.T, tr transport)) {
 // closed, and the leak check runs, when the test ends.
 func startPair(t testing.TB, tr transport, ccfg, scfg *Config, h Handler) (client, server *Conn) {
 	t.Helper()
-	checkLeaks(t)
+	leakcheck.Check(t)
 	cnc, snc := tr.pair(t)
 	// Both ends write their preface at once; on a synchronous transport
 	// each write waits for the other end to read.
@@ -171,7 +114,7 @@ func waitConn(t testing.TB, c *Conn) {
 // (the Peer announces settings).
 func rawClient(t testing.TB, cfg *Config, h Handler, settings ...http2.Setting) (*Conn, *frametest.Peer) {
 	t.Helper()
-	checkLeaks(t)
+	leakcheck.Check(t)
 	cnc, snc := net.Pipe()
 	p := frametest.NewPeer(cnc)
 	errc := make(chan error, 1)
@@ -191,7 +134,7 @@ func rawClient(t testing.TB, cfg *Config, h Handler, settings ...http2.Setting) 
 // rawServer connects our client to a raw server Peer, after the handshake.
 func rawServer(t testing.TB, cfg *Config, settings ...http2.Setting) (*Conn, *frametest.Peer) {
 	t.Helper()
-	checkLeaks(t)
+	leakcheck.Check(t)
 	cnc, snc := net.Pipe()
 	p := frametest.NewPeer(snc)
 	errc := make(chan error, 1)

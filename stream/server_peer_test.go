@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/h2rpc/h2rpc/internal/leakcheck"
 	"io"
 	"net"
 	"strings"
@@ -258,7 +259,7 @@ func TestServerConnectionPreface(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			checkLeaks(t)
+			leakcheck.Check(t)
 			cnc, snc := net.Pipe()
 			p := frametest.NewPeer(cnc)
 			sc := make(chan *Conn, 1)

@@ -8,15 +8,17 @@ import (
 	"time"
 )
 
-// Check fails t if goroutines that did not exist when it was called are
-// still running when t ends, once they have had up to two seconds to
-// finish. Tests using it must not run in parallel with others.
+// Check fails t if goroutines that did not exist when it was called, and
+// that run (or were started by) this module's code, are still running when
+// t ends, once they have had up to five seconds to finish: a closed
+// connection's goroutines end asynchronously. Tests using it must not run in
+// parallel with others.
 func Check(t testing.TB) {
 	t.Helper()
 	before := ids()
 	t.Cleanup(func() {
 		leaked := New(before)
-		for deadline := time.Now().Add(2 * time.Second); len(leaked) > 0 && time.Now().Before(deadline); {
+		for deadline := time.Now().Add(5 * time.Second); len(leaked) > 0 && time.Now().Before(deadline); {
 			time.Sleep(time.Millisecond)
 			leaked = New(before)
 		}
@@ -26,12 +28,15 @@ func Check(t testing.TB) {
 	})
 }
 
-// New returns the stacks of the goroutines whose IDs are not in before,
-// except those of the testing package.
+// module marks the stacks of goroutines that run or were started by our code.
+const module = "github.com/h2rpc/h2rpc/"
+
+// New returns the stacks of the goroutines whose IDs are not in before and
+// that run or were started by this module's code, except test functions.
 func New(before map[string]bool) []string {
 	var s []string
 	for id, stack := range stacks() {
-		if !before[id] && !strings.Contains(stack, "testing.tRunner") && !strings.Contains(stack, "testing.(*T).Run") {
+		if !before[id] && strings.Contains(stack, module) && !strings.Contains(stack, "testing.tRunner") && !strings.Contains(stack, "testing.(*T).Run") {
 			s = append(s, stack)
 		}
 	}
@@ -44,6 +49,15 @@ func ids() map[string]bool {
 		m[id] = true
 	}
 	return m
+}
+
+// Stacks returns the stack of every goroutine running now.
+func Stacks() []string {
+	var out []string
+	for _, s := range stacks() {
+		out = append(out, s)
+	}
+	return out
 }
 
 // stacks returns the stack of every goroutine, by ID.
