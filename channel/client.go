@@ -98,7 +98,6 @@ type ClientConn struct {
 	userAgent string
 	opts      dialOptions
 
-	closing    chan struct{}   // closed by Close
 	closingCtx context.Context // ends when Close is called
 	cancelAll  context.CancelFunc
 
@@ -120,7 +119,7 @@ var ErrClientConnClosing = status.Error(codes.Canceled, "grpc: the client connec
 // "dns:///host:port", "passthrough:///addr", "unix:path" or
 // "unix:///abs/path". It does not connect until the first call or Connect.
 func NewClient(target string, opts ...DialOption) (*ClientConn, error) {
-	cc := &ClientConn{target: target, closing: make(chan struct{}), old: make(map[*stream.Conn]struct{})}
+	cc := &ClientConn{target: target, old: make(map[*stream.Conn]struct{})}
 	cc.closingCtx, cc.cancelAll = context.WithCancel(context.Background())
 	for _, o := range opts {
 		o(&cc.opts)
@@ -203,7 +202,6 @@ func (cc *ClientConn) Close() error {
 		return nil
 	}
 	cc.closed = true
-	close(cc.closing)
 	cc.cancelAll()
 	conns := make([]*stream.Conn, 0, len(cc.old)+1)
 	if cc.conn != nil {
@@ -328,7 +326,7 @@ func (cc *ClientConn) dial(ch chan struct{}, delay time.Duration) {
 		t := time.NewTimer(delay)
 		select {
 		case <-t.C:
-		case <-cc.closing:
+		case <-cc.closingCtx.Done():
 			t.Stop()
 			cc.mu.Lock()
 			cc.connecting = nil

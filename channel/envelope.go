@@ -49,10 +49,6 @@ type msgReader struct {
 	compressed bool // whether the last message read had the compressed flag
 }
 
-// errNoMsg is what next returns at a clean end of the body: no message and
-// no partial prefix.
-var errNoMsg = io.EOF
-
 // next reads one message and appends it (decompressed) to buf[:0]. At a
 // clean end of the body it returns io.EOF; a body that ends inside a
 // message is INTERNAL. Errors of the underlying reader are returned as they
@@ -61,7 +57,7 @@ func (m *msgReader) next(buf []byte) ([]byte, error) {
 	n, err := io.ReadFull(m.r, m.hdr[:])
 	if err != nil {
 		if err == io.EOF && n == 0 {
-			return buf[:0], errNoMsg
+			return buf[:0], io.EOF
 		}
 		if err == io.ErrUnexpectedEOF {
 			return buf[:0], status.Error(codes.Internal, "grpc: message prefix cut short by end of stream")

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"io"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -241,21 +243,9 @@ func TestCompression(t *testing.T) {
 	if _, err := cs.RecvMsg(nil); err != io.EOF {
 		t.Fatal(err)
 	}
-	if want := []bool{true, true, false}; !equalBools(compressed, want) {
+	if want := []bool{true, true, false}; !slices.Equal(compressed, want) {
 		t.Fatalf("server saw compressed %v, want %v", compressed, want)
 	}
-}
-
-func equalBools(a, b []bool) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestMessageSizeLimits(t *testing.T) {
@@ -354,18 +344,10 @@ func TestNonGRPCRequests(t *testing.T) {
 		}
 		st.Header()
 		body, _ := io.ReadAll(st)
-		if got := st.Status(); got != atoiT(tc.status) || !bytes.Contains(body, []byte("gRPC")) {
-			t.Errorf("%s %s: %d %q", tc.method, tc.ct, got, body)
+		if got := strconv.Itoa(st.Status()); got != tc.status || !bytes.Contains(body, []byte("gRPC")) {
+			t.Errorf("%s %s: %s %q", tc.method, tc.ct, got, body)
 		}
 	}
-}
-
-func atoiT(s string) int {
-	n := 0
-	for _, c := range s {
-		n = n*10 + int(c-'0')
-	}
-	return n
 }
 
 // TestGracefulShutdown: calls in flight finish, new ones go elsewhere or

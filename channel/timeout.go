@@ -54,20 +54,12 @@ func parseTimeout(s string) (time.Duration, error) {
 		return 0, errBadTimeout
 	}
 	var unit time.Duration
-	switch s[len(s)-1] {
-	case 'H':
-		unit = time.Hour
-	case 'M':
-		unit = time.Minute
-	case 'S':
-		unit = time.Second
-	case 'm':
-		unit = time.Millisecond
-	case 'u':
-		unit = time.Microsecond
-	case 'n':
-		unit = time.Nanosecond
-	default:
+	for _, u := range timeoutUnits {
+		if u.unit == s[len(s)-1] {
+			unit = u.d
+		}
+	}
+	if unit == 0 {
 		return 0, errBadTimeout
 	}
 	var n int64
