@@ -19,9 +19,16 @@ import (
 )
 
 // ClientStream is one call on the client side, at the level of message
-// bytes. SendMsg and CloseSend belong to one goroutine, RecvMsg, Header and
-// Trailer to one goroutine (possibly another); Cancel may be called from
-// any goroutine.
+// bytes.
+//
+// Who touches it when: SendMsg and CloseSend belong to one goroutine
+// (the sender), RecvMsg to one goroutine (the receiver, possibly another);
+// Header, Trailer and Cancel may be called from any goroutine. The fields
+// below the sender's and receiver's marks are theirs alone; the response
+// headers are checked once, under hmu, by whichever of RecvMsg and Header
+// asks first. The context callback registered by open reaches only the
+// *stream.Stream, which is never reused, so a ClientStream may be pooled
+// (Invoke does) even while that callback is still running.
 type ClientStream struct {
 	cc     *ClientConn
 	ctx    context.Context
@@ -31,19 +38,22 @@ type ClientStream struct {
 	st     *stream.Stream
 	stop   func() bool // stops the reset on ctx end; nil if ctx never ends
 
-	sendComp     codec.Compressor
-	noCompress   bool // SetMessageCompression(false)
-	maxSend      int
-	flushed      atomic.Bool // the request headers have left (read by both goroutines)
-	sendClosed   bool
+	sendComp   codec.Compressor
+	noCompress bool // SetMessageCompression(false)
+	maxSend    int
+	flushed    atomic.Bool // the request headers have left (read by both goroutines)
+	sendClosed bool        // sender's
+
+	hmu          sync.Mutex // guards the header fields below until headerDone
 	headerDone   bool
 	headerErr    error
-	recvErr      error // final result of the call, once known
-	retryErr     error // why the server certainly did not process the call
-	mr           msgReader
 	headerFields []hpack.HeaderField // response headers (also trailers when trailers-only)
-	fields       [12]hpack.HeaderField
-	timeoutBuf   [12]byte
+	retryErr     error               // why the server certainly did not process the call
+
+	recvErr    error // receiver's: final result of the call, once known
+	mr         msgReader
+	fields     [12]hpack.HeaderField
+	timeoutBuf [12]byte
 }
 
 var clientStreamPool = sync.Pool{New: func() any { return new(ClientStream) }}
@@ -202,12 +212,13 @@ func (cs *ClientStream) open(conn *stream.Conn, endStream, flush bool) error {
 	cs.sendClosed = endStream
 	cs.mr.r = st
 	if cs.ctx.Done() != nil {
-		cs.stop = context.AfterFunc(cs.ctx, cs.onCtxDone)
+		// The callback holds st, not cs: it may run after the call has
+		// ended and cs has been reused, and resetting a finished stream
+		// does nothing.
+		cs.stop = context.AfterFunc(cs.ctx, st.Cancel)
 	}
 	return nil
 }
-
-func (cs *ClientStream) onCtxDone() { cs.st.Reset(frame.ErrCodeCancel) }
 
 // Context returns the call's context.
 func (cs *ClientStream) Context() context.Context { return cs.ctx }
@@ -281,34 +292,46 @@ func (cs *ClientStream) Cancel() {
 // a call that ended without headers (trailers-only), it returns an empty
 // MD and nil error; RecvMsg then returns the status.
 func (cs *ClientStream) Header() (metadata.MD, error) {
-	if err := cs.readHeader(); err != nil && cs.headerFields == nil {
+	fields, err := cs.readHeader()
+	if err != nil && fields == nil {
 		return nil, err
 	}
 	if cs.st.TrailersOnly() {
 		return metadata.MD{}, nil
 	}
-	return headerMD(cs.headerFields), nil
+	return headerMD(fields), nil
 }
 
-// readHeader waits for the response headers once and checks them.
-func (cs *ClientStream) readHeader() error {
-	if cs.headerDone {
-		return cs.headerErr
+// readHeader waits for the response headers and checks them, once for
+// the call, whichever goroutine asks first; the others wait for its
+// verdict. It returns the header list (nil if none arrived) and the
+// verdict: nil when messages may follow, io.EOF for an OK Trailers-Only
+// response, else the call's status error.
+func (cs *ClientStream) readHeader() ([]hpack.HeaderField, error) {
+	cs.hmu.Lock()
+	defer cs.hmu.Unlock()
+	if !cs.headerDone {
+		cs.flush()
+		cs.headerErr = cs.checkHeader()
+		cs.headerDone = true
 	}
-	cs.headerDone = true
-	cs.flush()
+	return cs.headerFields, cs.headerErr
+}
+
+// checkHeader waits for the response headers and checks them; hmu is held.
+// The HTTP status comes first, then the content-type (a response that is
+// not gRPC is UNKNOWN, Trailers-Only included), then grpc-status.
+func (cs *ClientStream) checkHeader() error {
 	fields, err := cs.st.Header()
 	if err != nil {
 		if retryable(err) {
 			cs.retryErr = err
 		}
-		cs.headerErr = streamError(cs.ctx, err)
-		return cs.headerErr
+		return streamError(cs.ctx, err)
 	}
 	cs.headerFields = fields
 	if s := cs.st.Status(); s != 200 {
-		cs.headerErr = httpStatusError(s)
-		return cs.headerErr
+		return httpStatusError(s)
 	}
 	var ct, enc string
 	for _, hf := range fields {
@@ -319,22 +342,19 @@ func (cs *ClientStream) readHeader() error {
 			enc = hf.Value
 		}
 	}
-	if cs.st.TrailersOnly() {
-		cs.headerErr = trailerStatus(fields)
-		if cs.headerErr == nil {
-			cs.headerErr = io.EOF
-		}
-		return cs.headerErr
-	}
 	if _, ok := contentSubtype(ct); !ok {
-		cs.headerErr = status.Errorf(codes.Unknown, "grpc: unexpected content-type %q in the response", ct)
-		return cs.headerErr
+		return status.Errorf(codes.Unknown, "grpc: unexpected content-type %q in the response", ct)
+	}
+	if cs.st.TrailersOnly() {
+		if err := trailerStatus(fields); err != nil {
+			return err
+		}
+		return io.EOF
 	}
 	if enc != "" && enc != "identity" {
 		cs.mr.decomp = codec.GetCompressor(enc)
 		if cs.mr.decomp == nil {
-			cs.headerErr = status.Errorf(codes.Internal, "grpc: Decompressor is not installed for grpc-encoding %q", enc)
-			return cs.headerErr
+			return status.Errorf(codes.Internal, "grpc: Decompressor is not installed for grpc-encoding %q", enc)
 		}
 	}
 	return nil
@@ -346,7 +366,7 @@ func (cs *ClientStream) RecvMsg(buf []byte) ([]byte, error) {
 	if cs.recvErr != nil {
 		return buf[:0], cs.recvErr
 	}
-	if err := cs.readHeader(); err != nil {
+	if _, err := cs.readHeader(); err != nil {
 		return buf[:0], cs.end(err)
 	}
 	msg, err := cs.mr.next(buf)
@@ -550,14 +570,14 @@ func (cs *ClientStream) invokeOnce(req, reply []byte, header, trailer *metadata.
 		if _, err = cs.RecvMsg(nil); err == io.EOF {
 			err = nil
 		} else if err == nil {
-			err = cs.end(status.Error(codes.Internal, "grpc: cardinality violation: the server sent more than one response message to a unary call"))
+			err = cs.end(status.Error(codes.Unimplemented, "grpc: cardinality violation: the server sent more than one response message to a unary call"))
 		}
 	case io.EOF:
-		err = status.Error(codes.Internal, "grpc: cardinality violation: the server ended a unary call with OK and no response message")
+		err = status.Error(codes.Unimplemented, "grpc: cardinality violation: the server ended a unary call with OK and no response message")
 	}
 	if header != nil {
-		if cs.headerFields != nil && !cs.st.TrailersOnly() {
-			*header = headerMD(cs.headerFields)
+		if fields, _ := cs.readHeader(); fields != nil && !cs.st.TrailersOnly() {
+			*header = headerMD(fields)
 		} else {
 			*header = metadata.MD{}
 		}

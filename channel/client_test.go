@@ -87,7 +87,7 @@ func TestRequestHeaders(t *testing.T) {
 	cc := newTestClient(t, addr, WithUserAgent("test/1"))
 	ctx := metadata.AppendToOutgoingContext(context.Background(), "k", "v", "bin-bin", "\x00\x01\x02\x03")
 	_, err := cc.Invoke(ctx, "/pkg.Svc/M", msg("x"), nil, &CallOptions{Compressor: "gzip"}, nil, nil)
-	wantCode(t, err, codes.Internal) // OK without a message is a cardinality violation
+	wantCode(t, err, codes.Unimplemented) // OK without a message is a cardinality violation
 	want := fieldsString(fields(
 		":method", "POST", ":scheme", "http", ":path", "/pkg.Svc/M", ":authority", addr,
 		"content-type", "application/grpc", "user-agent", "test/1 h2rpc-go/"+Version, "te", "trailers",
@@ -174,6 +174,46 @@ func TestResetMapping(t *testing.T) {
 	}
 }
 
+// slowTimerCtx has a deadline but its Done channel never closes: it stands
+// for a context whose timer has not fired yet when its deadline passes.
+type slowTimerCtx struct {
+	context.Context
+	deadline time.Time
+}
+
+func (c slowTimerCtx) Deadline() (time.Time, bool) { return c.deadline, true }
+
+// TestCancelAfterDeadline: a server's RST_STREAM(CANCEL) that arrives once
+// the call's deadline has passed ends the call with DEADLINE_EXCEEDED, even
+// before the client's own timer fires; before the deadline it is CANCELLED.
+func TestCancelAfterDeadline(t *testing.T) {
+	leakcheck.Check(t)
+	dl := time.Now().Add(50 * time.Millisecond)
+	addr := rawServer(t, func(st *stream.Stream) {
+		if h, _ := st.Header(); hasField(h, "x-early") {
+			st.Reset(frame.ErrCodeCancel)
+			return
+		}
+		time.Sleep(time.Until(dl) + 5*time.Millisecond)
+		st.Reset(frame.ErrCodeCancel)
+	})
+	cc := newTestClient(t, addr)
+	_, err := cc.Invoke(slowTimerCtx{bg(), dl}, "/a/b", msg("x"), nil, nil, nil, nil)
+	wantCode(t, err, codes.DeadlineExceeded)
+	early := metadata.AppendToOutgoingContext(slowTimerCtx{bg(), time.Now().Add(time.Hour)}, "x-early", "1")
+	_, err = cc.Invoke(early, "/a/b", msg("x"), nil, nil, nil, nil)
+	wantCode(t, err, codes.Canceled)
+}
+
+func hasField(fields []hpack.HeaderField, name string) bool {
+	for _, f := range fields {
+		if f.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
 // TestRefusedStreamRetried: REFUSED_STREAM means the server did no work;
 // the call is retried transparently and succeeds.
 func TestRefusedStreamRetried(t *testing.T) {
@@ -253,7 +293,24 @@ func TestResponseChecks(t *testing.T) {
 			st.WriteHeaders(fields(":status", "200", "content-type", "application/grpc"), false, false)
 			st.WriteData([]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, false, false)
 			st.WriteHeaders(fields("grpc-status", "0"), true, true)
-		}, codes.Internal},
+		}, codes.Unimplemented}, // a cardinality violation (gRPC's statuscodes.md)
+		{"no message in unary", func(st *stream.Stream) {
+			io.Copy(io.Discard, st)
+			st.WriteHeaders(fields(":status", "200", "content-type", "application/grpc"), false, false)
+			st.WriteHeaders(fields("grpc-status", "0"), true, true)
+		}, codes.Unimplemented},
+		{"status 800", func(st *stream.Stream) {
+			io.Copy(io.Discard, st)
+			st.WriteHeaders(fields(":status", "800", "content-type", "application/grpc", "grpc-status", "0"), true, true)
+		}, codes.Unknown}, // well-formed, mapped by the HTTP table
+		{"trailers-only not gRPC", func(st *stream.Stream) {
+			io.Copy(io.Discard, st)
+			st.WriteHeaders(fields(":status", "200", "content-type", "text/html"), true, true)
+		}, codes.Unknown},
+		{"trailers-only without content-type", func(st *stream.Stream) {
+			io.Copy(io.Discard, st)
+			st.WriteHeaders(fields(":status", "200", "grpc-status", "0"), true, true)
+		}, codes.Unknown},
 		{"malformed grpc-status", func(st *stream.Stream) {
 			io.Copy(io.Discard, st)
 			st.WriteHeaders(fields(":status", "200", "content-type", "application/grpc", "grpc-status", "x"), true, true)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/h2rpc/h2rpc/channel/codes"
 	"github.com/h2rpc/h2rpc/channel/status"
@@ -69,6 +70,11 @@ func streamError(ctx context.Context, err error) error {
 	}
 	var re *stream.ResetError
 	if errors.As(err, &re) {
+		if re.Remote && re.Code == frame.ErrCodeCancel && deadlinePassed(ctx) {
+			// The server gave up on the call because its deadline passed
+			// (PROTOCOL-HTTP2: RST_STREAM CANCEL after the deadline).
+			return status.Error(codes.DeadlineExceeded, "context deadline exceeded")
+		}
 		if re.Remote {
 			return status.Errorf(codeForReset(re.Code), "stream terminated by RST_STREAM with error code: %s", re.Code)
 		}
@@ -87,6 +93,13 @@ func streamError(ctx context.Context, err error) error {
 	// Connection errors: the connection is gone, the call may succeed on
 	// a new one.
 	return status.Errorf(codes.Unavailable, "connection error: %v", err)
+}
+
+// deadlinePassed reports whether ctx has a deadline and it has passed,
+// whether or not ctx's own timer has fired yet.
+func deadlinePassed(ctx context.Context) bool {
+	dl, ok := ctx.Deadline()
+	return ok && !time.Now().Before(dl)
 }
 
 func isStatusError(err error) bool {

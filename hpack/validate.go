@@ -11,7 +11,8 @@ type RequestHead struct {
 
 // ResponseHead is what the stream layer needs from a response header list.
 type ResponseHead struct {
-	// Status is the value of :status, 100 to 599.
+	// Status is the value of :status: three digits, 100 to 999. Codes
+	// above 599 are well-formed and left to the caller to interpret.
 	Status int
 	// ContentLength is the value of content-length, or -1 when absent.
 	ContentLength int64
@@ -132,7 +133,9 @@ func (h *RequestHead) check(seen pseudoSet, host string) error {
 }
 
 // ParseResponse checks a response header list against RFC 9113 §8.1–8.3:
-// :status only, three digits (1xx informational responses included).
+// :status only, three digits (1xx informational responses included). A
+// code outside 100–599 that is still three digits, such as 800, is not a
+// malformed message (RFC 9110 §15 leaves its meaning to the recipient).
 // Errors are *MalformedError.
 func ParseResponse(fields []HeaderField) (ResponseHead, error) {
 	h := ResponseHead{ContentLength: -1}
@@ -146,8 +149,8 @@ func ParseResponse(fields []HeaderField) (ResponseHead, error) {
 			return h, malformed(":status appears twice (RFC 9113 §8.3.2)")
 		}
 		v := f.Value
-		if len(v) != 3 || v[0] < '1' || v[0] > '5' || !isDigit(v[1]) || !isDigit(v[2]) {
-			return h, malformed(":status %q is not a three-digit code from 100 to 599 (RFC 9113 §8.3.2)", v)
+		if len(v) != 3 || v[0] < '1' || v[0] > '9' || !isDigit(v[1]) || !isDigit(v[2]) {
+			return h, malformed(":status %q is not a three-digit code from 100 to 999 (RFC 9113 §8.3.2)", v)
 		}
 		h.Status = int(v[0]-'0')*100 + int(v[1]-'0')*10 + int(v[2]-'0')
 	}

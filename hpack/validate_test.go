@@ -179,7 +179,7 @@ func TestRFC9113_8_5_Connect(t *testing.T) {
 }
 
 func TestRFC9113_8_3_2_ResponseStatus(t *testing.T) {
-	for _, v := range []string{"", "20", "2000", "abc", "099", "600", "20a", " 200"} {
+	for _, v := range []string{"", "20", "2000", "abc", "099", "000", "20a", " 200", "-20"} {
 		_, err := ParseResponse([]HeaderField{hf(":status", v)})
 		wantMalformed(t, err)
 	}
@@ -198,7 +198,7 @@ func TestRFC9113_8_3_2_ResponseStatus(t *testing.T) {
 	for _, tt := range []struct {
 		v    string
 		want int
-	}{{"100", 100}, {"103", 103}, {"200", 200}, {"431", 431}, {"599", 599}} {
+	}{{"100", 100}, {"103", 103}, {"200", 200}, {"431", 431}, {"599", 599}, {"600", 600}, {"800", 800}, {"999", 999}} {
 		h, err := ParseResponse([]HeaderField{hf(":status", tt.v)})
 		if err != nil || h.Status != tt.want {
 			t.Errorf("%s: got %+v, %v", tt.v, h, err)

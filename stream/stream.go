@@ -377,6 +377,11 @@ func (s *Stream) Reset(code frame.ErrCode) {
 	c.w.Finish(buf, frame.Flush)
 }
 
+// Cancel resets the stream with CANCEL; it is Reset(frame.ErrCodeCancel)
+// as a method value for context.AfterFunc. Like Reset, it does nothing on
+// a stream that has already ended.
+func (s *Stream) Cancel() { s.Reset(frame.ErrCodeCancel) }
+
 // Done returns a channel closed when the stream has ended, normally or not.
 func (s *Stream) Done() <-chan struct{} {
 	s.c.mu.Lock()
