@@ -79,13 +79,13 @@ func (x *clientStream) RecvMsg(m any) error {
 			err = nil
 		case nil:
 			x.cs.Cancel()
-			err = status.Error(codes.Internal, "grpc: cardinality violation: the server sent more than one response message")
+			err = status.Error(codes.Unimplemented, "grpc: cardinality violation: the server sent more than one response message")
 		}
 		x.finish()
 		return err
 	}
 	if err == io.EOF && !x.desc.ServerStreams {
-		err = status.Error(codes.Internal, "grpc: cardinality violation: the server ended the call with OK and no response message")
+		err = status.Error(codes.Unimplemented, "grpc: cardinality violation: the server ended the call with OK and no response message")
 	}
 	if err != nil {
 		x.finish()

@@ -46,12 +46,12 @@ func (s *Server) processUnary(ss *channel.ServerStream, m *method) {
 		// A unary request is exactly one message: the next read must
 		// find the end of the request stream.
 		if _, err = ss.RecvMsg(nil); err == nil {
-			err = status.Error(codes.Internal, "grpc: cardinality violation: the client sent more than one request message to a unary call")
+			err = status.Error(codes.Unimplemented, "grpc: cardinality violation: the client sent more than one request message to a unary call")
 		} else if err == io.EOF {
 			err = nil
 		}
 	} else if err == io.EOF {
-		err = status.Error(codes.Internal, "grpc: cardinality violation: the client sent no request message to a unary call")
+		err = status.Error(codes.Unimplemented, "grpc: cardinality violation: the client sent no request message to a unary call")
 	}
 	if err != nil {
 		release(bp, msg)
@@ -87,7 +87,7 @@ func (s *Server) processStream(ss *channel.ServerStream, impl any, h StreamHandl
 		ss.Finish(noCodec(ss.ContentSubtype()))
 		return
 	}
-	x := &serverStream{ss: ss, cd: cd}
+	x := &serverStream{ss: ss, cd: cd, single: !info.IsClientStream}
 	var err error
 	if s.streamInt != nil {
 		err = s.streamInt(impl, x, info, h)
@@ -105,6 +105,11 @@ func (s *Server) processStream(ss *channel.ServerStream, impl any, h StreamHandl
 type serverStream struct {
 	ss *channel.ServerStream
 	cd codec.Codec
+	// single marks a server-streaming call, whose client sends exactly
+	// one request: RecvMsg checks it (gRPC's statuscodes.md makes zero or
+	// several an UNIMPLEMENTED cardinality violation).
+	single bool
+	recvd  bool
 }
 
 func (x *serverStream) Context() context.Context        { return x.ss.Context() }
@@ -117,11 +122,38 @@ func (x *serverStream) SendMsg(m any) error {
 }
 
 func (x *serverStream) RecvMsg(m any) error {
+	if x.single && x.recvd {
+		return io.EOF
+	}
 	bp := bufpool.Get(0)
 	msg, err := x.ss.RecvMsg((*bp)[:0])
+	if x.single {
+		err = x.checkSingle(err)
+	}
 	if err == nil {
 		err = unmarshal(x.cd, msg, m)
 	}
 	release(bp, msg)
+	return err
+}
+
+// checkSingle checks that the request of a server-streaming call is its
+// only message, given the result of reading the first one; it returns the
+// error the read should report.
+func (x *serverStream) checkSingle(err error) error {
+	x.recvd = true
+	switch err {
+	case io.EOF:
+		return status.Error(codes.Unimplemented, "grpc: cardinality violation: the client sent no request message to a server-streaming call")
+	case nil:
+		switch _, err := x.ss.RecvMsg(nil); err {
+		case io.EOF:
+			return nil
+		case nil:
+			return status.Error(codes.Unimplemented, "grpc: cardinality violation: the client sent more than one request message to a server-streaming call")
+		default:
+			return err
+		}
+	}
 	return err
 }
