@@ -196,6 +196,20 @@ func (w *Writer) dropLocked() {
 	}
 }
 
+// Discard drops the frames queued and not yet handed to a write call; a
+// write in progress finishes. The queue holds whole frames, so what is
+// written next starts on a frame boundary. For a connection about to be
+// closed, whose peer must get GOAWAY without waiting behind frames it
+// will never use.
+func (w *Writer) Discard() {
+	w.mu.Lock()
+	if w.pend != nil {
+		*w.pend = (*w.pend)[:0]
+		w.dropLocked()
+	}
+	w.mu.Unlock()
+}
+
 // Fail makes every later Finish return err; used when the connection dies.
 func (w *Writer) Fail(err error) {
 	w.mu.Lock()

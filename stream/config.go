@@ -36,6 +36,26 @@ type Config struct {
 	// WriteTimeout bounds a write that makes no progress while the
 	// connection is being closed. Default 5s.
 	WriteTimeout time.Duration
+	// OverheadBudget is how many frames that make no progress a peer may
+	// send in a burst before the connection is closed with GOAWAY
+	// ENHANCE_YOUR_CALM: RST_STREAM on a stream whose response we had not
+	// finished (rapid reset), SETTINGS, PING while we send no data,
+	// PRIORITY, empty DATA or CONTINUATION frames, unknown frame types and
+	// frames that get a stream reset. The allowance refills by a tenth of
+	// the budget per second and by one for every stream we finish. Default
+	// 1000; negative turns the check off.
+	OverheadBudget int
+	// MaxBlockedSendBytes bounds the bytes that writers of the
+	// connection's streams may hold while they wait for the peer's
+	// flow-control window (a peer that asks for large responses and never
+	// reads would otherwise pin them all). A write that would take the
+	// total over it resets its stream with ENHANCE_YOUR_CALM and fails
+	// with ErrSendBudget. Default 64 MiB; negative means no limit.
+	MaxBlockedSendBytes int
+	// SendBudget, when set, is shared by several connections (a server's)
+	// and bounds the bytes all their blocked writers hold together, in
+	// addition to MaxBlockedSendBytes.
+	SendBudget *Budget
 }
 
 func (c *Config) withDefaults() Config {
@@ -67,6 +87,12 @@ func (c *Config) withDefaults() Config {
 	}
 	if d.WriteTimeout == 0 {
 		d.WriteTimeout = 5 * time.Second
+	}
+	if d.OverheadBudget == 0 {
+		d.OverheadBudget = 1000
+	}
+	if d.MaxBlockedSendBytes == 0 {
+		d.MaxBlockedSendBytes = 64 << 20
 	}
 	return d
 }

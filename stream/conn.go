@@ -37,6 +37,19 @@ var shutdownPingData = [8]byte{'h', '2', 'r', 'p', 'c', 'b', 'y', 'e'}
 // Conn is one HTTP/2 connection carrying many streams. A goroutine reads
 // frames and dispatches them; writes happen on the goroutines of the
 // streams, batched by a frame.Writer.
+//
+// Lock order: the writer's lock (frame.Writer Start to Finish) may be
+// taken before c.mu, never after it: a goroutine holding c.mu does not
+// call Start. Stream state lives under c.mu; the HPACK encoder and the
+// next stream ID under the writer's lock.
+//
+// On a server each accepted stream is owned by one handler run: the
+// handler (the channel layer's call) from the moment it starts, then
+// handlerDone, which resets what the handler left open. At most
+// MaxConcurrentStreams handlers run at once, counting those whose streams
+// the peer has already reset; streams accepted beyond that wait in a
+// bounded queue and run when a handler returns, or are dropped unrun if
+// the peer resets them first.
 type Conn struct {
 	nc      net.Conn
 	role    Role
@@ -80,6 +93,14 @@ type Conn struct {
 	done       chan struct{}
 	timer      *time.Timer
 	wg         sync.WaitGroup
+
+	handlers int       // handler goroutines running (server)
+	queued   []*Stream // accepted streams waiting for a handler (server)
+	over     overhead  // frames without progress (Config.OverheadBudget)
+	blocked  int64     // bytes held by writers waiting for window
+
+	dataWrites   atomic.Uint64 // WriteData calls that sent bytes
+	pingDataMark uint64        // dataWrites at the last PING counted; reader's
 }
 
 // headerBlock is the state of a header block spread over HEADERS and
@@ -131,6 +152,9 @@ func newConn(nc net.Conn, role Role, cfg *Config) *Conn {
 		done:      make(chan struct{}),
 	}
 	c.sendCond.L = &c.mu
+	if conf.OverheadBudget > 0 {
+		c.over.budget = float64(conf.OverheadBudget)
+	}
 	c.r.SetMaxFrameSize(conf.MaxFrameSize)
 	// With other streams active, a flushing goroutine yields once so their
 	// frames join its write call: fewer syscalls under load, no added
@@ -307,6 +331,9 @@ func (c *Conn) readFrames() error {
 			var se *frame.StreamError
 			if errors.As(err, &se) {
 				c.resetStream(se.StreamID, se.Code)
+				if err := c.overhead("stream errors"); err != nil {
+					return err
+				}
 				continue
 			}
 			return err
@@ -335,9 +362,15 @@ func (c *Conn) handle(f *frame.Frame) error {
 		c.block = headerBlock{streamID: f.StreamID, endStream: f.EndStream()}
 		return c.headerFragment(f.Data, f.EndHeaders(), true)
 	case frame.TypeContinuation:
+		if len(f.Data) == 0 && !f.EndHeaders() {
+			if err := c.overhead("empty CONTINUATION frames"); err != nil {
+				return err
+			}
+		}
 		return c.headerFragment(f.Data, f.EndHeaders(), false)
 	case frame.TypePriority:
-		return nil // deprecated (RFC 9113 §5.3.2); checked by Parse, else ignored
+		// Deprecated (RFC 9113 §5.3.2); checked by Parse, else ignored.
+		return c.overhead("PRIORITY frames")
 	case frame.TypeRSTStream:
 		return c.onRSTStream(f)
 	case frame.TypeSettings:
@@ -352,7 +385,23 @@ func (c *Conn) handle(f *frame.Frame) error {
 	case frame.TypeWindowUpdate:
 		return c.onWindowUpdate(f)
 	}
-	return nil // unknown frame types are ignored (RFC 9113 §5.5)
+	// Unknown frame types are ignored (RFC 9113 §5.5), but not for free.
+	return c.overhead("frames of unknown types")
+}
+
+// overhead counts one frame that makes no progress, and returns the
+// connection error that ends a peer over its budget. Reader only.
+func (c *Conn) overhead(what string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.overheadLocked(what)
+}
+
+func (c *Conn) overheadLocked(what string) error {
+	if c.over.add(time.Now(), 1) {
+		return &frame.ConnError{Code: frame.ErrCodeEnhanceYourCalm, Reason: "too many " + what}
+	}
+	return nil
 }
 
 // isIdle reports whether id names a stream that has never been opened.
@@ -380,6 +429,14 @@ func (c *Conn) onRSTStream(f *frame.Frame) error {
 		return &frame.ConnError{Code: frame.ErrCodeProtocol, Reason: "RST_STREAM on idle stream"}
 	}
 	s := c.streams[f.StreamID]
+	if s == nil || !s.localDone && !c.isLocal(s.id) {
+		// A stream reset before we answered it, or one already gone:
+		// rapid reset (CVE-2023-44487) is made of these.
+		if err := c.overheadLocked("streams reset early"); err != nil {
+			c.mu.Unlock()
+			return err
+		}
+	}
 	var inc uint32
 	switch {
 	case s == nil:
@@ -441,6 +498,10 @@ func (c *Conn) onSettings(f *frame.Frame) error {
 		return nil
 	}
 	c.mu.Lock()
+	if err := c.overheadLocked("SETTINGS frames"); err != nil {
+		c.mu.Unlock()
+		return err
+	}
 	tableSize, tableChanged := uint32(0), false
 	for i := range f.NumSettings() {
 		p := f.Setting(i)
@@ -473,6 +534,15 @@ func (c *Conn) onSettings(f *frame.Frame) error {
 
 func (c *Conn) onPing(f *frame.Frame) error {
 	if !f.IsAck() {
+		// A PING while we send data is the peer measuring its bandwidth
+		// (BDP estimation); one while nothing flows is overhead.
+		if mark := c.dataWrites.Load(); mark == c.pingDataMark {
+			if err := c.overhead("PING frames"); err != nil {
+				return err
+			}
+		} else {
+			c.pingDataMark = mark
+		}
 		buf := c.w.Start()
 		buf = frame.AppendPing(buf, true, f.PingData)
 		return c.w.Finish(buf, frame.FlushAsync)
@@ -646,12 +716,20 @@ func (c *Conn) fail(err error, fromReader bool) {
 	c.mu.Unlock()
 
 	if sendGoAway {
-		c.nc.SetWriteDeadline(time.Now().Add(c.cfg.WriteTimeout))
+		timeout := c.cfg.WriteTimeout
+		if fe.Code == frame.ErrCodeEnhanceYourCalm {
+			// An abusive peer: what is queued for it (acknowledgements,
+			// resets, replies) is dropped so the GOAWAY leaves first, and
+			// it gets little time to read it.
+			c.w.Discard()
+			timeout = min(timeout, time.Second)
+		}
+		c.nc.SetWriteDeadline(time.Now().Add(timeout))
 		buf := c.w.Start()
 		buf = frame.AppendGoAway(buf, last, fe.Code, []byte(fe.Reason))
 		c.w.Finish(buf, frame.Flush)
 		if fe.Code != frame.ErrCodeNo {
-			c.awaitWriter()
+			c.w.WaitIdle(time.Now().Add(timeout))
 		}
 	}
 	c.w.Fail(ErrConnClosed)

@@ -22,6 +22,11 @@ var (
 	// ErrHeaderListTooLarge is returned when headers exceed the peer's
 	// SETTINGS_MAX_HEADER_LIST_SIZE; nothing was sent.
 	ErrHeaderListTooLarge = errors.New("stream: header list exceeds the peer's limit")
+	// ErrSendBudget is returned by WriteData when waiting for the peer's
+	// flow-control window would hold more bytes than the connection's or
+	// the server's budget allows (Config.MaxBlockedSendBytes, SendBudget);
+	// the stream has been reset with ENHANCE_YOUR_CALM.
+	ErrSendBudget = errors.New("stream: too many bytes waiting for the peer's flow-control window")
 )
 
 // ResetError reports that a stream was reset, by the peer (Remote) or by us.

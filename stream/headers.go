@@ -132,11 +132,29 @@ func (c *Conn) onRequestHeaders(id uint32, end bool, fields []hpack.HeaderField,
 	c.streams[id] = s
 	c.nActive.Add(1)
 	c.nPeer++
-	c.wg.Add(1)
+	if c.handlers < int(c.cfg.MaxConcurrentStreams) {
+		c.handlers++
+		c.wg.Add(1)
+		c.mu.Unlock()
+		go c.runHandlers(s)
+		return nil
+	}
+	// Every handler slot is taken although fewer streams are open: the
+	// peer reset streams whose handlers still run. The stream waits for a
+	// slot, in a queue that a peer resetting streams faster than handlers
+	// return fills up (CVE-2023-44487).
+	if len(c.queued) >= maxQueuedFactor*int(c.cfg.MaxConcurrentStreams) {
+		c.mu.Unlock()
+		return &frame.ConnError{Code: frame.ErrCodeEnhanceYourCalm, Reason: "too many streams reset before their handlers returned"}
+	}
+	c.queued = append(c.queued, s)
 	c.mu.Unlock()
-	go c.runHandler(s)
 	return nil
 }
+
+// maxQueuedFactor bounds the streams waiting for a handler, as a multiple
+// of MaxConcurrentStreams.
+const maxQueuedFactor = 4
 
 // rejectRequest answers a request whose header list was too large with an
 // HTTP status and no body (RFC 9113 §10.5.1).
@@ -154,10 +172,30 @@ func (c *Conn) rejectRequest(id uint32, end bool, status string) {
 	c.w.Finish(buf, frame.FlushAsync)
 }
 
-func (c *Conn) runHandler(s *Stream) {
+// runHandlers serves s, then the queued streams while there are any, on
+// one goroutine. A queued stream that has already ended (reset by the
+// peer, or the connection failed) is dropped without a handler.
+func (c *Conn) runHandlers(s *Stream) {
 	defer c.wg.Done()
-	c.handler(s)
-	s.handlerDone()
+	for s != nil {
+		c.handler(s)
+		s.handlerDone()
+		c.mu.Lock()
+		s = nil
+		for s == nil && len(c.queued) > 0 {
+			s = c.queued[0]
+			n := copy(c.queued, c.queued[1:])
+			c.queued[n] = nil
+			c.queued = c.queued[:n]
+			if s.closed {
+				s = nil
+			}
+		}
+		if s == nil {
+			c.handlers--
+		}
+		c.mu.Unlock()
+	}
 }
 
 // onResponseHeaders handles a header block from a server: response
@@ -294,6 +332,11 @@ func (c *Conn) onData(f *frame.Frame) error {
 		// Dropped: the bytes count against the connection window, so they
 		// are given back at once.
 		inc := c.recvWin.Consume(n)
+		if err == nil {
+			// Ignored, on a stream we reset: the first few are in flight,
+			// a stream of them is a flood.
+			err = c.overheadLocked("frames on reset streams")
+		}
 		c.mu.Unlock()
 		c.queueWindowUpdate(0, inc, frame.FlushAsync)
 		return err
@@ -301,6 +344,13 @@ func (c *Conn) onData(f *frame.Frame) error {
 	end := f.EndStream()
 	s.buf.Write(f.Data)
 	var streamInc, connInc uint32
+	if len(f.Data) == 0 && !end {
+		// Empty DATA frames carry nothing (CVE-2019-9518).
+		if err := c.overheadLocked("empty DATA frames"); err != nil {
+			c.mu.Unlock()
+			return err
+		}
+	}
 	if pad := n - int64(len(f.Data)); pad > 0 {
 		// Padding is flow-controlled but never read: return it now.
 		streamInc = s.recvWin.Consume(pad)

@@ -243,6 +243,11 @@ func (s *Stream) Trailer() []hpack.HeaderField {
 // (a later write with flush, or any other stream's).
 func (s *Stream) WriteHeaders(fields []hpack.HeaderField, endStream, flush bool) error {
 	c := s.c
+	// A stream that has ended fails here, before it queues on the writer
+	// behind streams still alive (under rapid reset, thousands of them).
+	if err := s.writable(); err != nil {
+		return err
+	}
 	buf := c.w.Start()
 	c.mu.Lock()
 	if err := s.writableLocked(); err != nil {
@@ -257,8 +262,7 @@ func (s *Stream) WriteHeaders(fields []hpack.HeaderField, endStream, flush bool)
 	}
 	maxFrame := c.peer.MaxFrameSize
 	if endStream {
-		s.localDone = true
-		c.maybeCloseLocked(s)
+		c.endLocalLocked(s)
 	}
 	c.mu.Unlock()
 	c.hbuf = c.enc.AppendBlock(c.hbuf[:0], fields)
@@ -272,6 +276,20 @@ func flushMode(flush bool) frame.FlushMode {
 		return frame.Flush
 	}
 	return frame.NoFlush
+}
+
+// endLocalLocked records that our side of s is complete: work done, which
+// earns back overhead allowance (Config.OverheadBudget).
+func (c *Conn) endLocalLocked(s *Stream) {
+	s.localDone = true
+	c.over.credit()
+	c.maybeCloseLocked(s)
+}
+
+func (s *Stream) writable() error {
+	s.c.mu.Lock()
+	defer s.c.mu.Unlock()
+	return s.writableLocked()
 }
 
 func (s *Stream) writableLocked() error {
@@ -298,6 +316,12 @@ const maxDataBatch = 256 << 10
 // with the stream's error if the stream is reset meanwhile.
 func (s *Stream) WriteData(p []byte, endStream, flush bool) error {
 	c := s.c
+	var held int64 // bytes of p counted in the blocked-send budgets
+	defer func() {
+		if held > 0 {
+			c.releaseBlocked(held)
+		}
+	}()
 	for {
 		c.mu.Lock()
 		var n int64
@@ -315,6 +339,15 @@ func (s *Stream) WriteData(p []byte, endStream, flush bool) error {
 			if n > 0 || len(p) == 0 {
 				break
 			}
+			if held == 0 {
+				// About to wait for window while holding p.
+				if !c.holdBlockedLocked(int64(len(p))) {
+					c.mu.Unlock()
+					s.Reset(frame.ErrCodeEnhanceYourCalm)
+					return ErrSendBudget
+				}
+				held = int64(len(p))
+			}
 			if s.sendWin.Available() == 0 {
 				s.cond.Wait()
 			} else {
@@ -326,11 +359,13 @@ func (s *Stream) WriteData(p []byte, endStream, flush bool) error {
 		last := n == int64(len(p))
 		end := last && endStream
 		if end {
-			s.localDone = true
-			c.maybeCloseLocked(s)
+			c.endLocalLocked(s)
 		}
 		maxFrame := int64(c.peer.MaxFrameSize)
 		c.mu.Unlock()
+		if n > 0 {
+			c.dataWrites.Add(1)
+		}
 		buf := c.w.StartSize(int(n) + int(n/maxFrame+1)*frame.HeaderLen)
 		chunk := p[:n]
 		for {
@@ -352,6 +387,30 @@ func (s *Stream) WriteData(p []byte, endStream, flush bool) error {
 		if last {
 			return nil
 		}
+	}
+}
+
+// holdBlockedLocked counts n bytes held by a writer that waits for window
+// against the connection's and the shared budget; false if either is
+// spent. The first writer to wait on a connection passes its own budget
+// whatever its size, so one message larger than the budget still goes.
+func (c *Conn) holdBlockedLocked(n int64) bool {
+	if lim := c.cfg.MaxBlockedSendBytes; lim > 0 && c.blocked > 0 && c.blocked+n > int64(lim) {
+		return false
+	}
+	if b := c.cfg.SendBudget; b != nil && !b.take(n) {
+		return false
+	}
+	c.blocked += n
+	return true
+}
+
+func (c *Conn) releaseBlocked(n int64) {
+	c.mu.Lock()
+	c.blocked -= n
+	c.mu.Unlock()
+	if b := c.cfg.SendBudget; b != nil {
+		b.give(n)
 	}
 }
 
