@@ -109,6 +109,7 @@ func (cs *ClientStream) init(cc *ClientConn, ctx context.Context, method string,
 		cs.maxSend = cs.co.MaxSendMsgSize
 	}
 	cs.mr.limit = cc.opts.maxRecv
+	cs.mr.eager = &cc.eager
 	if cs.co.MaxRecvMsgSize > 0 {
 		cs.mr.limit = cs.co.MaxRecvMsgSize
 	}

@@ -8,6 +8,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/h2rpc/h2rpc/channel/codes"
@@ -110,6 +111,7 @@ type ClientConn struct {
 	closed     bool
 	old        map[*stream.Conn]struct{} // replaced connections still finishing calls
 	wg         sync.WaitGroup
+	eager      atomic.Int64 // see msgReader.eager
 }
 
 // ErrClientConnClosing is returned by calls on a closed ClientConn.

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"sync/atomic"
 
 	"github.com/h2rpc/h2rpc/channel/codes"
 	"github.com/h2rpc/h2rpc/channel/status"
@@ -47,6 +48,9 @@ type msgReader struct {
 	decomp     codec.Compressor // the peer's grpc-encoding; nil for identity
 	hdr        [MsgHeaderLen]byte
 	compressed bool // whether the last message read had the compressed flag
+	// eager counts the bytes of messages allocated in full before their
+	// bytes arrived, across the connection's calls; nil for no limit.
+	eager *atomic.Int64
 }
 
 // next reads one message and appends it (decompressed) to buf[:0]. At a
@@ -104,9 +108,13 @@ func (m *msgReader) next(buf []byte) ([]byte, error) {
 // costs little memory.
 func (m *msgReader) readBody(dst []byte, size int) ([]byte, error) {
 	const step = 64 << 10
-	if size <= eagerBody && cap(dst)-len(dst) < size {
+	if size <= eagerBody && cap(dst)-len(dst) < size && m.takeEager(size) {
 		// Up to this size the whole message is allocated at once, as
-		// grpc-go does; growing by doubling would copy it twice.
+		// grpc-go does; growing by doubling would copy it twice. A peer
+		// that announces large messages on many streams and sends little
+		// of them gets this only up to the connection's eager budget;
+		// beyond it buffers grow with what arrives.
+		defer m.giveEager(size)
 		grown := make([]byte, len(dst), len(dst)+size)
 		copy(grown, dst)
 		dst = grown
@@ -134,6 +142,28 @@ func (m *msgReader) readBody(dst []byte, size int) ([]byte, error) {
 // eagerBody is the largest message whose buffer is allocated in full as
 // soon as its prefix arrives.
 const eagerBody = DefaultMaxRecvMsgSize
+
+// eagerBudget bounds, per connection, the bytes of messages allocated in
+// full while their bytes are still arriving.
+const eagerBudget = 16 << 20
+
+func (m *msgReader) takeEager(n int) bool {
+	if m.eager == nil || int64(n) <= 64<<10 {
+		return true
+	}
+	if m.eager.Add(int64(n)) > eagerBudget {
+		m.eager.Add(-int64(n))
+		return false
+	}
+	return true
+}
+
+func (m *msgReader) giveEager(n int) {
+	if m.eager != nil && int64(n) > 64<<10 {
+		m.eager.Add(-int64(n))
+	}
+}
+
 
 // compressMsg compresses the message of p (after its reserved prefix) into
 // a pooled buffer with a prefix of its own; the caller puts it back.

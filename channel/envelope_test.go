@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"io"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -175,4 +176,52 @@ func FuzzParseTimeout(f *testing.F) {
 			t.Fatalf("re-encoding %v gave %q", d, enc)
 		}
 	})
+}
+
+// trickle hands out its bytes a few at a time, as a slow peer sends them.
+type trickle struct{ p []byte }
+
+func (t *trickle) Read(b []byte) (int, error) {
+	if len(t.p) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(b[:min(len(b), 1000)], t.p)
+	t.p = t.p[n:]
+	return n, nil
+}
+
+// TestEagerBudget: messages are allocated in full on their prefix only
+// while the connection's eager budget lasts; past it a message's buffer
+// grows with what arrives, and the message is read whole either way.
+func TestEagerBudget(t *testing.T) {
+	var eager atomic.Int64
+	m := &msgReader{eager: &eager, limit: DefaultMaxRecvMsgSize}
+	const big = 4 << 20
+	for i := range eagerBudget / big {
+		if !m.takeEager(big) {
+			t.Fatalf("message %d refused within the budget", i)
+		}
+	}
+	if m.takeEager(big) {
+		t.Fatalf("message past the budget allocated eagerly (%d held)", eager.Load())
+	}
+	if !m.takeEager(64 << 10) {
+		t.Fatal("small messages are always allocated at once")
+	}
+	body := bytes.Repeat([]byte("0123456789abcdef"), 200<<10/16)
+	m.r = &trickle{p: framed(0, body)}
+	got, err := m.next(nil)
+	if err != nil || !bytes.Equal(got, body) {
+		t.Fatalf("read %d bytes, %v", len(got), err)
+	}
+	if c := cap(got); c >= 2*len(body) {
+		t.Errorf("buffer of %d bytes for a %d-byte message", c, len(body))
+	}
+	m.giveEager(big)
+	if !m.takeEager(big) {
+		t.Fatal("budget not given back")
+	}
+	if held := eager.Load(); held != eagerBudget {
+		t.Fatalf("%d bytes held, want %d", held, eagerBudget)
+	}
 }

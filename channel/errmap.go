@@ -89,6 +89,8 @@ func streamError(ctx context.Context, err error) error {
 		return status.FromContextError(err).Err()
 	case errors.Is(err, stream.ErrHeaderListTooLarge):
 		return status.Error(codes.Internal, "header list exceeds the peer's limit")
+	case errors.Is(err, stream.ErrSendBudget):
+		return status.Error(codes.ResourceExhausted, "grpc: too many bytes waiting for the peer to read; the call was reset")
 	}
 	// Connection errors: the connection is gone, the call may succeed on
 	// a new one.

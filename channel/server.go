@@ -45,6 +45,7 @@ type ServerConn struct {
 	base    context.Context // carries the peer
 	maxRecv int
 	maxSend int
+	eager   atomic.Int64 // see msgReader.eager
 }
 
 // ServeConn serves calls on nc, which has been through the credentials'
@@ -192,6 +193,7 @@ func (sc *ServerConn) serve(st *stream.Stream) {
 	ss := &ServerStream{sc: sc, st: st, method: req.Path, subtype: subtype, maxSend: sc.maxSend, userMD: userMD}
 	ss.mr.r = st
 	ss.mr.limit = sc.maxRecv
+	ss.mr.eager = &sc.eager
 	ss.ctx = ss
 	if ss.subtype == "proto" {
 		ct = "application/grpc"

@@ -15,10 +15,14 @@ import (
 	"github.com/h2rpc/h2rpc/channel/credentials"
 	"github.com/h2rpc/h2rpc/channel/metadata"
 	"github.com/h2rpc/h2rpc/channel/status"
+	"github.com/h2rpc/h2rpc/stream"
 )
 
 // ErrServerStopped is returned by Serve on a server that was stopped.
 var ErrServerStopped = errors.New("grpc: the server has been stopped")
+
+// defaultBlockedTotal is the server-wide default of MaxBlockedSendBytes.
+const defaultBlockedTotal = 256 << 20
 
 // defaultConnectionTimeout bounds a connection's credentials handshake.
 const defaultConnectionTimeout = 120 * time.Second
@@ -75,6 +79,14 @@ func NewServer(opts ...ServerOption) *Server {
 	s.cfg.MaxRecvMsgSize = s.opts.maxRecvMsgSize
 	s.cfg.MaxSendMsgSize = s.opts.maxSendMsgSize
 	s.cfg.Conn.MaxConcurrentStreams = s.opts.maxStreams
+	s.cfg.Conn.OverheadBudget = s.opts.floodBudget
+	s.cfg.Conn.MaxBlockedSendBytes = s.opts.blockedPerConn
+	switch total := s.opts.blockedTotal; {
+	case total == 0:
+		s.cfg.Conn.SendBudget = stream.NewBudget(defaultBlockedTotal)
+	case total > 0:
+		s.cfg.Conn.SendBudget = stream.NewBudget(total)
+	}
 	s.unaryInt = chainUnaryServer(s.opts.unaryInts)
 	s.streamInt = chainStreamServer(s.opts.streamInts)
 	s.handler = s.handle

@@ -19,6 +19,9 @@ type serverOptions struct {
 	connTimeout    time.Duration
 	unknownHandler StreamHandler
 	recoverPanics  bool
+	floodBudget    int
+	blockedPerConn int
+	blockedTotal   int64
 }
 
 // Creds secures the server's connections with c, e.g.
@@ -88,4 +91,24 @@ func UnknownServiceHandler(h StreamHandler) ServerOption {
 // cannot be trusted any more.
 func RecoverHandlerPanics() ServerOption {
 	return func(o *serverOptions) { o.recoverPanics = true }
+}
+
+// FloodBudget sets how many frames that make no progress (streams reset
+// before their response, SETTINGS, PINGs while no data flows, empty
+// frames, PRIORITY, frames that earn a stream reset) a client may send in
+// a burst before its connection is closed with GOAWAY ENHANCE_YOUR_CALM.
+// The allowance refills by a tenth of n per second and by one for each
+// call answered. Default 1000; negative turns the check off.
+func FloodBudget(n int) ServerOption {
+	return func(o *serverOptions) { o.floodBudget = n }
+}
+
+// MaxBlockedSendBytes bounds the bytes of responses that handlers may hold
+// while they wait for clients to open their flow-control windows: perConn
+// on each connection (default 64 MiB; a single message larger than it
+// still goes) and total over the whole server (default 256 MiB). A send
+// that would pass either ends its call with codes.ResourceExhausted.
+// Zero keeps the default, negative means no limit.
+func MaxBlockedSendBytes(perConn int, total int64) ServerOption {
+	return func(o *serverOptions) { o.blockedPerConn, o.blockedTotal = perConn, total }
 }
