@@ -84,8 +84,18 @@ func (sc *ServerConn) Wait() { sc.c.Wait() }
 
 // ServerStream is one call on the server side, at the level of message
 // bytes. It is also the call's context (deadline, cancellation, values).
-// RecvMsg belongs to one goroutine and the sending methods to one
-// goroutine, possibly another.
+//
+// Who touches it when: the call is owned by its handler run. serve builds
+// it on the stream's handler goroutine, runs the ServerHandler, and when
+// that returns ends the call itself if the handler did not (UNKNOWN);
+// after serve the stream layer resets whatever is still open. RecvMsg
+// belongs to one goroutine and the sending methods (SendMsg, SendHeader,
+// Finish...) to one goroutine, possibly another; the sending side is
+// serialized by wmu with the deadline timer, which may fire at any time,
+// even after the handler returned: it then finds the call finished and
+// resets only a stream that has already ended, which does nothing.
+// ServerStreams are never pooled, so a late timer or a context callback
+// registered by a handler never reaches another call.
 type ServerStream struct {
 	sc          *ServerConn
 	st          *stream.Stream
