@@ -164,7 +164,6 @@ func (m *msgReader) giveEager(n int) {
 	}
 }
 
-
 // compressMsg compresses the message of p (after its reserved prefix) into
 // a pooled buffer with a prefix of its own; the caller puts it back.
 func compressMsg(c codec.Compressor, p []byte) (*[]byte, error) {
