@@ -328,7 +328,7 @@ func (cs *ClientStream) checkHeader() error {
 		if retryable(err) {
 			cs.retryErr = err
 		}
-		return streamError(cs.ctx, err)
+		return cs.streamError(err)
 	}
 	cs.headerFields = fields
 	if s := cs.st.Status(); s != 200 {
@@ -393,7 +393,16 @@ func (cs *ClientStream) RecvMsg(buf []byte) ([]byte, error) {
 			return msg, cs.end(err)
 		}
 	}
-	return msg, cs.end(streamError(cs.ctx, err))
+	return msg, cs.end(cs.streamError(err))
+}
+
+// streamError maps an error of the call's stream to its status: a call
+// cut off by ClientConn.Close is CANCELLED, as in grpc-go.
+func (cs *ClientStream) streamError(err error) error {
+	if cs.cc.closingCtx.Err() != nil && !isStatusError(err) {
+		return ErrClientConnClosing
+	}
+	return streamError(cs.ctx, err)
 }
 
 // end records the final result of the call and stops watching its context.
@@ -517,7 +526,7 @@ func (cc *ClientConn) NewStream(ctx context.Context, method string, co *CallOpti
 			cc.dropConn(conn)
 			continue
 		}
-		return nil, streamError(ctx, err)
+		return nil, cs.streamError(err)
 	}
 }
 
@@ -559,7 +568,7 @@ func (cs *ClientStream) invokeOnce(req, reply []byte, header, trailer *metadata.
 		if retryable(err) {
 			cs.retryErr = err
 		}
-		return reply[:0], streamError(cs.ctx, err)
+		return reply[:0], cs.streamError(err)
 	}
 	if err := cs.send(req, true); err != nil && err != io.EOF {
 		return reply[:0], cs.end(err)

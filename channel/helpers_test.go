@@ -118,7 +118,7 @@ func wantCode(t testing.TB, err error, want codes.Code) {
 	}
 }
 
-func within(t testing.TB, what string, ch <-chan struct{}) {
+func within[T any](t testing.TB, what string, ch <-chan T) {
 	t.Helper()
 	select {
 	case <-ch:

@@ -115,3 +115,36 @@ func TestHeaderWhileReceiving(t *testing.T) {
 		}
 	}
 }
+
+// TestCloseEndsCallsWithCanceled: ClientConn.Close ends the calls in
+// progress, unary and streaming, with CANCELLED, as in grpc-go.
+func TestCloseEndsCallsWithCanceled(t *testing.T) {
+	started := make(chan struct{}, 2)
+	cc := setup(t, func(ss *ServerStream) {
+		started <- struct{}{}
+		<-ss.Done()
+	})
+	unary := make(chan error, 1)
+	go func() {
+		_, err := cc.Invoke(bg(), "/a/b", msg("x"), nil, nil, nil, nil)
+		unary <- err
+	}()
+	cs, err := cc.NewStream(bg(), "/a/c", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cs.SendMsg(msg("x")); err != nil {
+		t.Fatal(err)
+	}
+	within(t, "first call", started)
+	within(t, "second call", started)
+	cc.Close()
+	select {
+	case err := <-unary:
+		wantCode(t, err, codes.Canceled)
+	case <-time.After(5 * time.Second):
+		t.Fatal("unary call still running after Close")
+	}
+	_, err = cs.RecvMsg(nil)
+	wantCode(t, err, codes.Canceled)
+}
