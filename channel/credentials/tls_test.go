@@ -16,10 +16,11 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/h2rpc/h2rpc/internal/leakcheck"
 )
 
 // pki is a CA with a server and a client certificate, made for the tests.
@@ -100,23 +101,6 @@ func getPKI(t *testing.T) *pki {
 	p.client, _, _ = leaf(3, "client", x509.ExtKeyUsageClientAuth, nil, nil)
 	testPKI = p
 	return p
-}
-
-// checkGoroutines fails the test if goroutines started during it outlive it.
-func checkGoroutines(t *testing.T) {
-	t.Helper()
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(5 * time.Second)
-		for runtime.NumGoroutine() > before {
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<16)
-				t.Errorf("goroutines leaked: %d before, %d after\n%s", before, runtime.NumGoroutine(), buf[:runtime.Stack(buf, true)])
-				return
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	})
 }
 
 type result struct {
@@ -208,7 +192,7 @@ func TestHandshake(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			checkGoroutines(t)
+			leakcheck.Check(t)
 			c, s := handshake(t, tt.client, tt.server, tt.authority)
 			if tt.wantErr != "" {
 				if c.err == nil && s.err == nil {
@@ -275,7 +259,7 @@ func TestALPN(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			checkGoroutines(t)
+			leakcheck.Check(t)
 			c, s := handshake(t, tt.client, tt.server, "localhost:443")
 			switch {
 			case tt.wantClientErr != nil:
@@ -322,7 +306,7 @@ func (rawTLS) Info() ProtocolInfo            { return ProtocolInfo{SecurityProto
 func (r rawTLS) Clone() TransportCredentials { return r }
 
 func TestHandshakeContextCancel(t *testing.T) {
-	checkGoroutines(t)
+	leakcheck.Check(t)
 	p := getPKI(t)
 	creds := NewClientTLSFromCert(p.roots, "")
 	cc, sc := net.Pipe()
@@ -348,7 +332,7 @@ func TestHandshakeContextCancel(t *testing.T) {
 }
 
 func TestLoopback(t *testing.T) {
-	checkGoroutines(t)
+	leakcheck.Check(t)
 	p := getPKI(t)
 	dir := t.TempDir()
 	write := func(name string, b []byte) string {
