@@ -43,11 +43,15 @@ run: build tools ## One helloworld call through h2rpc, then h2spec's full suite 
 	@./scripts/h2spec.sh $(BIN)/h2rpc $(TOOLS)/bin/h2spec verbose
 
 .PHONY: tools
-tools: $(TOOLS)/bin/h2spec ## Install pinned external tools into .tools/bin.
+tools: $(TOOLS)/bin/h2spec $(TOOLS)/bin/staticcheck ## Install pinned external tools into .tools/bin.
 
 $(TOOLS)/bin/h2spec: tools/go.mod tools/go.sum
 	@mkdir -p $(TOOLS)/bin
 	cd tools && $(GO) build -o $(TOOLS)/bin/h2spec github.com/summerwind/h2spec/cmd/h2spec
+
+$(TOOLS)/bin/staticcheck: tools/go.mod tools/go.sum
+	@mkdir -p $(TOOLS)/bin
+	cd tools && $(GO) build -o $(TOOLS)/bin/staticcheck honnef.co/go/tools/cmd/staticcheck
 
 .PHONY: protoc
 protoc: ## Install protoc (Debian's protobuf-compiler) when it is missing.
@@ -74,12 +78,17 @@ check-generate: protoc-plugins ## Fail when checked-in generated code differs fr
 	@./scripts/generate.sh --check
 
 .PHONY: test
-test: tools check-generate vet unit fuzz-smoke bench-smoke bench-grpcgo-smoke h2spec interop ## Run every check that CI runs.
+test: tools check-generate vet lint unit fuzz-smoke bench-smoke bench-grpcgo-smoke h2spec interop ## Run every check that CI runs.
 
 .PHONY: vet
 vet: ## gofmt and go vet.
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
+
+.PHONY: lint
+lint: $(TOOLS)/bin/staticcheck ## staticcheck (pinned) over the core module and bench/grpcgo.
+	$(TOOLS)/bin/staticcheck ./...
+	cd bench/grpcgo && $(TOOLS)/bin/staticcheck ./...
 
 .PHONY: unit
 unit: ## Unit tests under the race detector.

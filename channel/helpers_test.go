@@ -2,12 +2,10 @@ package channel
 
 import (
 	"context"
-	"errors"
 	"io"
 	"net"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/h2rpc/h2rpc/channel/codes"
 	"github.com/h2rpc/h2rpc/channel/credentials/insecure"
@@ -117,17 +115,6 @@ func wantCode(t testing.TB, err error, want codes.Code) {
 		t.Fatalf("status %v (%v), want %v", got, err, want)
 	}
 }
-
-func within(t testing.TB, what string, ch <-chan struct{}) {
-	t.Helper()
-	select {
-	case <-ch:
-	case <-time.After(5 * time.Second):
-		t.Fatalf("timed out waiting for %s", what)
-	}
-}
-
-var errTest = errors.New("test")
 
 func bg() context.Context { return context.Background() }
 

@@ -88,7 +88,7 @@ func TestPEMAndKeys(t *testing.T) {
 }
 
 func TestGetIsMadeOnce(t *testing.T) {
-	if Get(t) != Get(t) {
+	if a, b := Get(t), Get(t); a != b {
 		t.Fatal("Get made the certificates twice")
 	}
 }
