@@ -11,17 +11,13 @@ BIN   := $(CURDIR)/bin
 # Fuzzing: FUZZTIME per target in `make test` (brief) and `make fuzz` (long).
 FUZZTIME_TEST ?= 3s
 FUZZTIME      ?= 60s
-# Port for the h2spec run (any free loopback port).
-H2SPEC_PORT ?= 50611
-# Port of the helloworld server `make run` starts.
-HELLO_PORT ?= 50612
 # grpc-go's interop client and server, built by `make interop-tools` into
 # .tools/grpc-go-VERSION; `go install pkg@version` pins every dependency through
 # grpc-go's own go.mod. Its test certificates come from the module cache.
 GRPCGO_VERSION ?= v1.85.0
 GRPCGO_TOOLS   := $(TOOLS)/grpc-go-$(GRPCGO_VERSION)
-# First of the six consecutive loopback ports `make interop` uses.
-INTEROP_PORT   ?= 50620
+# Servers started by `make run`, `make h2spec` and `make interop` listen on
+# ports the system picks, so no port needs choosing.
 
 # The side-by-side benchmarks against grpc-go (module bench/grpcgo): time per
 # benchmark and number of runs of `make compare`.
@@ -43,15 +39,19 @@ build: ## Build the h2rpc command into bin/.
 run: build tools ## One helloworld call through h2rpc, then h2spec's full suite against the server.
 	$(GO) build -o $(BIN)/greeter_server ./examples/helloworld/greeter_server
 	$(GO) build -o $(BIN)/greeter_client ./examples/helloworld/greeter_client
-	@./scripts/helloworld.sh $(BIN)/greeter_server $(BIN)/greeter_client $(HELLO_PORT)
-	@./scripts/h2spec.sh $(BIN)/h2rpc $(TOOLS)/bin/h2spec $(H2SPEC_PORT) verbose
+	@./scripts/helloworld.sh $(BIN)/greeter_server $(BIN)/greeter_client
+	@./scripts/h2spec.sh $(BIN)/h2rpc $(TOOLS)/bin/h2spec verbose
 
 .PHONY: tools
-tools: $(TOOLS)/bin/h2spec ## Install pinned external tools into .tools/bin.
+tools: $(TOOLS)/bin/h2spec $(TOOLS)/bin/staticcheck ## Install pinned external tools into .tools/bin.
 
 $(TOOLS)/bin/h2spec: tools/go.mod tools/go.sum
 	@mkdir -p $(TOOLS)/bin
 	cd tools && $(GO) build -o $(TOOLS)/bin/h2spec github.com/summerwind/h2spec/cmd/h2spec
+
+$(TOOLS)/bin/staticcheck: tools/go.mod tools/go.sum
+	@mkdir -p $(TOOLS)/bin
+	cd tools && $(GO) build -o $(TOOLS)/bin/staticcheck honnef.co/go/tools/cmd/staticcheck
 
 .PHONY: protoc
 protoc: ## Install protoc (Debian's protobuf-compiler) when it is missing.
@@ -78,12 +78,17 @@ check-generate: protoc-plugins ## Fail when checked-in generated code differs fr
 	@./scripts/generate.sh --check
 
 .PHONY: test
-test: tools check-generate vet unit fuzz-smoke bench-smoke bench-grpcgo-smoke h2spec interop ## Run every check that CI runs.
+test: tools check-generate vet lint unit fuzz-smoke bench-smoke bench-grpcgo-smoke h2spec interop ## Run every check that CI runs.
 
 .PHONY: vet
 vet: ## gofmt and go vet.
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
+
+.PHONY: lint
+lint: $(TOOLS)/bin/staticcheck ## staticcheck (pinned) over the core module and bench/grpcgo.
+	$(TOOLS)/bin/staticcheck ./...
+	cd bench/grpcgo && $(TOOLS)/bin/staticcheck ./...
 
 .PHONY: unit
 unit: ## Unit tests under the race detector.
@@ -120,8 +125,8 @@ compare: ## Benchmark h2rpc against grpc-go (COMPARE_BENCHTIME, COMPARE_COUNT) a
 
 .PHONY: h2spec
 h2spec: build tools ## Run h2spec (all cases) against `h2rpc interop-server` over h2c and TLS; fails on any failure.
-	@./scripts/h2spec.sh $(BIN)/h2rpc $(TOOLS)/bin/h2spec $(H2SPEC_PORT)
-	@./scripts/h2spec.sh $(BIN)/h2rpc $(TOOLS)/bin/h2spec $(H2SPEC_PORT) tls
+	@./scripts/h2spec.sh $(BIN)/h2rpc $(TOOLS)/bin/h2spec
+	@./scripts/h2spec.sh $(BIN)/h2rpc $(TOOLS)/bin/h2spec tls
 
 .PHONY: interop-tools
 interop-tools: $(GRPCGO_TOOLS)/client $(GRPCGO_TOOLS)/server ## Install grpc-go's interop client and server (pinned) into .tools/grpc-go-VERSION.
@@ -133,8 +138,7 @@ $(GRPCGO_TOOLS)/client $(GRPCGO_TOOLS)/server &:
 .PHONY: interop
 interop: build interop-tools ## Run the interop cases: grpc-go <-> h2rpc both ways and h2rpc <-> h2rpc, h2c and TLS.
 	@./scripts/interop.sh $(BIN)/h2rpc $(GRPCGO_TOOLS)/client $(GRPCGO_TOOLS)/server \
-		"$$(cd tools && $(GO) mod download -json google.golang.org/grpc@$(GRPCGO_VERSION) | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$$/\1/p')/testdata" \
-		$(INTEROP_PORT)
+		"$$(cd tools && $(GO) mod download -json google.golang.org/grpc@$(GRPCGO_VERSION) | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$$/\1/p')/testdata"
 
 .PHONY: clean
 clean: ## Remove build output and installed tools.

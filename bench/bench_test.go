@@ -1,3 +1,5 @@
+//lint:file-ignore SA1019 x/net's own HTTP/2 server and transport are the reference stack these benchmarks measure; x/net deprecates them in favour of net/http's copy.
+
 package bench
 
 import (

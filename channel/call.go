@@ -15,6 +15,7 @@ import (
 	"github.com/h2rpc/h2rpc/codec"
 	"github.com/h2rpc/h2rpc/frame"
 	"github.com/h2rpc/h2rpc/hpack"
+	"github.com/h2rpc/h2rpc/internal/headers"
 	"github.com/h2rpc/h2rpc/stream"
 )
 
@@ -473,10 +474,9 @@ func trailerStatus(fields []hpack.HeaderField) error {
 func headerMD(fields []hpack.HeaderField) metadata.MD {
 	md := metadata.MD{}
 	for _, hf := range fields {
-		if len(hf.Name) == 0 || hf.Name[0] == ':' || hf.Name == "content-type" || strings.HasPrefix(hf.Name, "grpc-") {
-			continue
+		if headers.Visible(hf.Name) {
+			addIncoming(md, hf.Name, hf.Value)
 		}
-		addIncoming(md, hf.Name, hf.Value)
 	}
 	return md
 }
@@ -485,10 +485,9 @@ func headerMD(fields []hpack.HeaderField) metadata.MD {
 func trailerMD(fields []hpack.HeaderField) metadata.MD {
 	md := metadata.MD{}
 	for _, hf := range fields {
-		if len(hf.Name) == 0 || hf.Name[0] == ':' || hf.Name == "content-type" || hf.Name == "grpc-status" || hf.Name == "grpc-message" || hf.Name == "grpc-status-details-bin" {
-			continue
+		if headers.Visible(hf.Name) {
+			addIncoming(md, hf.Name, hf.Value)
 		}
-		addIncoming(md, hf.Name, hf.Value)
 	}
 	return md
 }

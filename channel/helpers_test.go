@@ -2,7 +2,6 @@ package channel
 
 import (
 	"context"
-	"errors"
 	"io"
 	"net"
 	"sync"
@@ -126,8 +125,6 @@ func within[T any](t testing.TB, what string, ch <-chan T) {
 		t.Fatalf("timed out waiting for %s", what)
 	}
 }
-
-var errTest = errors.New("test")
 
 func bg() context.Context { return context.Background() }
 

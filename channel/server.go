@@ -19,6 +19,7 @@ import (
 	"github.com/h2rpc/h2rpc/codec"
 	"github.com/h2rpc/h2rpc/frame"
 	"github.com/h2rpc/h2rpc/hpack"
+	"github.com/h2rpc/h2rpc/internal/headers"
 	"github.com/h2rpc/h2rpc/stream"
 )
 
@@ -190,7 +191,7 @@ func (sc *ServerConn) serve(st *stream.Stream) {
 		case "grpc-timeout":
 			timeout = hf.Value
 		default:
-			if hf.Name[0] != ':' && !strings.HasPrefix(hf.Name, "grpc-") && hf.Name != "te" {
+			if headers.Visible(hf.Name) {
 				userMD++
 			}
 		}
@@ -270,11 +271,7 @@ func incomingOf(ctx context.Context) metadata.MD {
 func incomingMD(fields []hpack.HeaderField, userMD int, authority string) metadata.MD {
 	md := make(metadata.MD, userMD+2)
 	for _, hf := range fields {
-		switch {
-		case hf.Name == "user-agent":
-			md[hf.Name] = append(md[hf.Name], hf.Value)
-		case hf.Name[0] == ':', hf.Name == "content-type", hf.Name == "te", strings.HasPrefix(hf.Name, "grpc-"):
-		default:
+		if headers.Visible(hf.Name) {
 			addIncoming(md, hf.Name, hf.Value)
 		}
 	}

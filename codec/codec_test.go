@@ -71,7 +71,7 @@ func TestProtoAndJSON(t *testing.T) {
 			if !bytes.Equal(appended[5:], b) || !bytes.Equal(appended[:5], make([]byte, 5)) {
 				t.Fatalf("MarshalAppend %q, Marshal %q", appended, b)
 			}
-			got := &apipb.Method{Syntax: 1} // Unmarshal replaces, not merges.
+			got := &apipb.Method{RequestStreaming: true} // Unmarshal replaces, not merges.
 			if err := c.Unmarshal(b, got); err != nil {
 				t.Fatal(err)
 			}

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/h2rpc/h2rpc/gossip/internal/leaktest"
+	"github.com/h2rpc/h2rpc/internal/leakcheck"
 )
 
 // netNodes starts n nodes over UDP and TCP on 127.0.0.1.
@@ -46,7 +46,7 @@ func eventually(d time.Duration, cond func() bool) bool {
 }
 
 func TestRealClusterOverUDPAndTCP(t *testing.T) {
-	leaktest.Check(t)
+	leakcheck.Check(t)
 	keyring, _ := NewKeyring(key(9))
 	nodes := netNodes(t, 4, func(c *Config) { c.Keyring = keyring; c.Label = "test" })
 	defer func() {
@@ -102,7 +102,7 @@ func (h *blockingHandler) HandleStream(from string, req []byte) []byte {
 }
 
 func TestNetTransportKeepsAliveWhenQueueFull(t *testing.T) {
-	leaktest.Check(t)
+	leakcheck.Check(t)
 	tr, err := NewNetTransport(NetConfig{Bind: "127.0.0.1:0", QueueLen: 8})
 	if err != nil {
 		t.Fatal(err)
@@ -144,7 +144,7 @@ func TestNetTransportKeepsAliveWhenQueueFull(t *testing.T) {
 }
 
 func TestNetTransportBoundsStreams(t *testing.T) {
-	leaktest.Check(t)
+	leakcheck.Check(t)
 	tr, err := NewNetTransport(NetConfig{Bind: "127.0.0.1:0", MaxStreams: 2, StreamTimeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -180,7 +180,7 @@ func TestNetTransportBoundsStreams(t *testing.T) {
 }
 
 func TestNetTransportRejectsOversizedFrames(t *testing.T) {
-	leaktest.Check(t)
+	leakcheck.Check(t)
 	tr, _ := NewNetTransport(NetConfig{Bind: "127.0.0.1:0", StreamTimeout: 2 * time.Second})
 	h := &blockingHandler{release: make(chan struct{})}
 	close(h.release)

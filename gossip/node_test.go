@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/h2rpc/h2rpc/gossip/internal/leaktest"
+	"github.com/h2rpc/h2rpc/internal/leakcheck"
 )
 
 func TestJoinConverges(t *testing.T) {
@@ -49,7 +49,7 @@ func TestDetectsDeadMember(t *testing.T) {
 // node, from several goroutines at once, neither deadlocks nor loses
 // events.
 func TestOnEventMayCallTheNode(t *testing.T) {
-	leaktest.Check(t)
+	leakcheck.Check(t)
 	var mu sync.Mutex
 	seen := map[string]int{}
 	var self *Node

@@ -7,12 +7,6 @@ import (
 	"testing"
 )
 
-// rfcStep is one header block of an RFC 7541 Appendix C series.
-type rfcStep struct {
-	block  string // the RFC's hex
-	fields []HeaderField
-}
-
 // RFC 7541 Appendix C.3 and C.4: three requests on one connection.
 var rfcRequests = [][]HeaderField{
 	{hf(":method", "GET"), hf(":scheme", "http"), hf(":path", "/"), hf(":authority", "www.example.com")},

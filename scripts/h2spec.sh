@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
-# Starts `h2rpc interop-server` on a loopback port and runs every h2spec case
-# against it over h2c, or over TLS with the word tls (the server uses its
-# own test certificate; h2spec skips verification). Exits non-zero unless
-# all cases pass.
-# usage: scripts/h2spec.sh H2RPC_BINARY H2SPEC_BINARY PORT [verbose] [tls]
+# Starts `h2rpc interop-server` on a free loopback port and runs every h2spec
+# case against it over h2c, or over TLS with the word tls (the server uses
+# its own test certificate; h2spec skips verification). Exits non-zero
+# unless all cases pass.
+# usage: scripts/h2spec.sh H2RPC_BINARY H2SPEC_BINARY [verbose] [tls]
 set -euo pipefail
 h2rpc=${1:?h2rpc binary}
 h2spec=${2:?h2spec binary}
-port=${3:?port}
-shift 3
+shift 2
+source "$(dirname "$0")/lib.sh"
 mode= server_flags=() h2spec_flags=() transport=h2c
 for w in "$@"; do
 	case $w in
@@ -19,19 +19,12 @@ for w in "$@"; do
 done
 
 log=$(mktemp)
-"$h2rpc" interop-server --port="$port" ${server_flags[@]+"${server_flags[@]}"} >"$log" 2>&1 &
-pid=$!
-trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -f "$log" "${out:-}"' EXIT
-
-for _ in $(seq 1 100); do
-	if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then break; fi
-	if ! kill -0 $pid 2>/dev/null; then echo "interop-server exited:"; cat "$log"; exit 1; fi
-	sleep 0.05
-done
-
 out=$(mktemp)
+trap 'stop_server; rm -f "$log" "$out"' EXIT
+start_server "$log" "$h2rpc_listening" "$h2rpc" interop-server --port=0 ${server_flags[@]+"${server_flags[@]}"}
+
 set +e
-"$h2spec" -h 127.0.0.1 -p "$port" -o 5 ${h2spec_flags[@]+"${h2spec_flags[@]}"} >"$out" 2>&1
+"$h2spec" -h 127.0.0.1 -p "$server_port" -o 5 ${h2spec_flags[@]+"${h2spec_flags[@]}"} >"$out" 2>&1
 rc=$?
 set -e
 if [ "$mode" = verbose ] || [ $rc -ne 0 ]; then
@@ -46,5 +39,5 @@ failed=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$summary")
 if [ "$failed" != 0 ] || [ $rc -ne 0 ]; then
 	echo "h2spec ($transport): $failed failed (exit $rc)"; exit 1
 fi
-if ! kill -0 $pid 2>/dev/null; then echo "interop-server died during h2spec:"; cat "$log"; exit 1; fi
+if ! kill -0 "$server_pid" 2>/dev/null; then echo "interop-server died during h2spec:"; cat "$log"; exit 1; fi
 echo "h2spec ($transport): all cases passed"

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Starts the helloworld greeter server, makes one call with the greeter
-# client, and stops the server.
-# usage: scripts/helloworld.sh SERVER CLIENT PORT
+# Starts the helloworld greeter server on a free port, makes one call with
+# the greeter client, and stops the server.
+# usage: scripts/helloworld.sh SERVER CLIENT
 set -euo pipefail
-server=${1:?usage: helloworld.sh SERVER CLIENT PORT}
-client=${2:?usage: helloworld.sh SERVER CLIENT PORT}
-port=${3:?usage: helloworld.sh SERVER CLIENT PORT}
-"$server" --port "$port" &
-pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null || true' EXIT
-"$client" --addr "127.0.0.1:$port" --name h2rpc
+server=${1:?usage: helloworld.sh SERVER CLIENT}
+client=${2:?usage: helloworld.sh SERVER CLIENT}
+source "$(dirname "$0")/lib.sh"
+log=$(mktemp)
+trap 'stop_server; rm -f "$log"' EXIT
+start_server "$log" "$h2rpc_listening" "$server" --port=0
+echo "greeter_server: listening on 127.0.0.1:$server_port"
+"$client" --addr "127.0.0.1:$server_port" --name h2rpc

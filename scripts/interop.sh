@@ -7,15 +7,18 @@
 # grpc-go's client talks to use grpc-go's test certificate (signed by its
 # test CA); h2rpc against h2rpc uses h2rpc's own test certificates.
 #
-# usage: scripts/interop.sh H2RPC GRPCGO_CLIENT GRPCGO_SERVER GRPCGO_TESTDATA_DIR BASE_PORT
+# Every server listens on a port the system picks (--port=0): h2rpc's says
+# which on its first line of output, grpc-go's in its info log.
+#
+# usage: scripts/interop.sh H2RPC GRPCGO_CLIENT GRPCGO_SERVER GRPCGO_TESTDATA_DIR
 # GRPCGO_TESTDATA_DIR holds grpc-go's server1.pem, server1.key and ca.pem.
 # INTEROP_SOAK_ITERATIONS (default 10) sets the soak cases' iterations.
 set -uo pipefail
+source "$(dirname "$0")/lib.sh"
 h2rpc=${1:?h2rpc binary}
 goclient=${2:?grpc-go interop client binary}
 goserver=${3:?grpc-go interop server binary}
 gotestdata=${4:?grpc-go testdata directory}
-base_port=${5:?base port}
 soak_iterations=${INTEROP_SOAK_ITERATIONS:-10}
 
 core_cases=(empty_unary large_unary client_streaming server_streaming ping_pong empty_stream
@@ -33,58 +36,35 @@ for f in server1.pem server1.key ca.pem; do
 done
 
 work=$(mktemp -d)
-server_pid=
-cleanup() {
-	if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null; fi
-	rm -rf "$work"
-}
-trap cleanup EXIT
+trap 'stop_server; rm -rf "$work"' EXIT
 
 soak_flags=(--soak_iterations="$soak_iterations" --soak_max_failures=0
 	--soak_per_iteration_max_acceptable_latency_ms=5000 --soak_overall_timeout_seconds=60)
 
-# start_server PORT CMD... starts a server in the background and waits until
-# it accepts connections.
-start_server() {
-	local port=$1; shift
-	"$@" >"$work/server.log" 2>&1 &
-	server_pid=$!
-	for _ in $(seq 1 200); do
-		if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
-		if ! kill -0 "$server_pid" 2>/dev/null; then
-			echo "interop: server exited before listening: $*"; cat "$work/server.log"
-			server_pid=; return 1
-		fi
-		sleep 0.05
-	done
-	echo "interop: server did not listen on port $port within 10s: $*"; cat "$work/server.log"
-	return 1
-}
-
-stop_server() {
-	if [ -n "$server_pid" ]; then
-		kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null
-		server_pid=
-	fi
-}
+# grpc-go's interop server logs the address it listens on at info level.
+goserver_cmd=(env GRPC_GO_LOG_SEVERITY_LEVEL=info "$goserver")
+grpcgo_listening='^.*interop server listening on ([^ ]+)$'
 
 failures=0
 summaries=()
 
-# run_matrix NAME PORT SERVER_CMD -- CLIENT_CMD -- CASES...
-# Starts the server, runs the client once per case (the case name is
+# run_matrix NAME LISTENING SERVER_CMD -- CLIENT_CMD -- CASES...
+# Starts the server, waiting for the line of its output that matches
+# LISTENING (see start_server), runs the client once per case with @PORT@
+# in its arguments replaced by the server's port (the case name is
 # appended as --test_case=NAME) and records one summary line.
 run_matrix() {
-	local name=$1 port=$2; shift 2
+	local name=$1 listening=$2; shift 2
 	local server=() client=()
 	while [ "$1" != -- ]; do server+=("$1"); shift; done; shift
 	while [ "$1" != -- ]; do client+=("$1"); shift; done; shift
-	local cases=("$@") failed=() passed=0 start=$SECONDS
-	if ! start_server "$port" "${server[@]}"; then
+	local cases=("$@") failed=() passed=0
+	if ! start_server "$work/server.log" "$listening" "${server[@]}"; then
 		summaries+=("FAIL  $name: server did not start")
 		failures=$((failures + 1))
 		return
 	fi
+	client=("${client[@]//@PORT@/$server_port}")
 	local t0 t1
 	t0=$(date +%s.%N)
 	for c in "${cases[@]}"; do
@@ -113,41 +93,37 @@ run_matrix() {
 }
 
 tls_client=(--use_tls --use_test_ca --server_host_override=foo.test.google.fr)
-p=$base_port
+go_tls_server=(--use_tls --tls_cert_file="$gotestdata/server1.pem" --tls_key_file="$gotestdata/server1.key")
+to_server=(--server_host=127.0.0.1 --server_port=@PORT@)
 
 # (a) grpc-go client -> h2rpc server
-run_matrix "grpc-go client -> h2rpc server, h2c" $p \
-	"$h2rpc" interop-server --port=$p -- \
-	"$goclient" --server_host=127.0.0.1 --server_port=$p "${soak_flags[@]}" -- \
+run_matrix "grpc-go client -> h2rpc server, h2c" "$h2rpc_listening" \
+	"$h2rpc" interop-server --port=0 -- \
+	"$goclient" "${to_server[@]}" "${soak_flags[@]}" -- \
 	"${core_cases[@]}"
-p=$((p + 1))
-run_matrix "grpc-go client -> h2rpc server, TLS" $p \
-	"$h2rpc" interop-server --port=$p --use_tls --tls_cert_file="$gotestdata/server1.pem" --tls_key_file="$gotestdata/server1.key" -- \
-	"$goclient" --server_host=127.0.0.1 --server_port=$p "${tls_client[@]}" --ca_file="$gotestdata/ca.pem" "${soak_flags[@]}" -- \
+run_matrix "grpc-go client -> h2rpc server, TLS" "$h2rpc_listening" \
+	"$h2rpc" interop-server --port=0 "${go_tls_server[@]}" -- \
+	"$goclient" "${to_server[@]}" "${tls_client[@]}" --ca_file="$gotestdata/ca.pem" "${soak_flags[@]}" -- \
 	"${core_cases[@]}"
-p=$((p + 1))
 
 # (b) h2rpc client -> grpc-go server
-run_matrix "h2rpc client -> grpc-go server, h2c" $p \
-	"$goserver" --port=$p -- \
-	"$h2rpc" interop-client --server_host=127.0.0.1 --server_port=$p "${soak_flags[@]}" -- \
+run_matrix "h2rpc client -> grpc-go server, h2c" "$grpcgo_listening" \
+	"${goserver_cmd[@]}" --port=0 -- \
+	"$h2rpc" interop-client "${to_server[@]}" "${soak_flags[@]}" -- \
 	"${core_cases[@]}"
-p=$((p + 1))
-run_matrix "h2rpc client -> grpc-go server, TLS" $p \
-	"$goserver" --port=$p --use_tls --tls_cert_file="$gotestdata/server1.pem" --tls_key_file="$gotestdata/server1.key" -- \
-	"$h2rpc" interop-client --server_host=127.0.0.1 --server_port=$p "${tls_client[@]}" --ca_file="$gotestdata/ca.pem" "${soak_flags[@]}" -- \
+run_matrix "h2rpc client -> grpc-go server, TLS" "$grpcgo_listening" \
+	"${goserver_cmd[@]}" --port=0 "${go_tls_server[@]}" -- \
+	"$h2rpc" interop-client "${to_server[@]}" "${tls_client[@]}" --ca_file="$gotestdata/ca.pem" "${soak_flags[@]}" -- \
 	"${core_cases[@]}"
-p=$((p + 1))
 
 # (c) h2rpc client -> h2rpc server, with h2rpc's own test certificates
-run_matrix "h2rpc client -> h2rpc server, h2c" $p \
-	"$h2rpc" interop-server --port=$p -- \
-	"$h2rpc" interop-client --server_host=127.0.0.1 --server_port=$p "${soak_flags[@]}" -- \
+run_matrix "h2rpc client -> h2rpc server, h2c" "$h2rpc_listening" \
+	"$h2rpc" interop-server --port=0 -- \
+	"$h2rpc" interop-client "${to_server[@]}" "${soak_flags[@]}" -- \
 	"${core_cases[@]}" "${compression_cases[@]}"
-p=$((p + 1))
-run_matrix "h2rpc client -> h2rpc server, TLS" $p \
-	"$h2rpc" interop-server --port=$p --use_tls -- \
-	"$h2rpc" interop-client --server_host=127.0.0.1 --server_port=$p "${tls_client[@]}" "${soak_flags[@]}" -- \
+run_matrix "h2rpc client -> h2rpc server, TLS" "$h2rpc_listening" \
+	"$h2rpc" interop-server --port=0 --use_tls -- \
+	"$h2rpc" interop-client "${to_server[@]}" "${tls_client[@]}" "${soak_flags[@]}" -- \
 	"${core_cases[@]}" "${compression_cases[@]}"
 
 echo

@@ -2,16 +2,9 @@ package stub_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"strings"
 	"sync"
@@ -25,6 +18,7 @@ import (
 	"github.com/h2rpc/h2rpc/channel/metadata"
 	"github.com/h2rpc/h2rpc/channel/status"
 	"github.com/h2rpc/h2rpc/internal/leakcheck"
+	"github.com/h2rpc/h2rpc/internal/testcert"
 	pb "github.com/h2rpc/h2rpc/internal/testpb"
 	"github.com/h2rpc/h2rpc/stub"
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -172,35 +166,11 @@ func newEnv(t testing.TB, c envConfig) *env {
 	return e
 }
 
-// tlsCreds makes a self-signed certificate for 127.0.0.1 and the
-// credentials of both sides.
+// tlsCreds returns the credentials of both sides, with the test
+// certificates (valid for 127.0.0.1).
 func tlsCreds(t testing.TB) (server, client credentials.TransportCredentials) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "stub test"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1")},
-		DNSNames:              []string{"localhost"},
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	server = credentials.NewServerTLSFromCert(&tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key})
-	client = credentials.NewClientTLSFromCert(pool, "")
-	return server, client
+	c := testcert.Get(t)
+	return credentials.NewServerTLSFromCert(&c.Server), credentials.NewClientTLSFromCert(c.Pool, "")
 }
 
 func ctxT(t testing.TB) context.Context {
@@ -341,6 +311,7 @@ func TestUnknownServiceAndMethod(t *testing.T) {
 	wantCode(t, err, codes.Unimplemented, "unknown service no.Such")
 	err = e.cc.Invoke(ctx, "/h2rpc.gentest.Echo/Nope", &emptypb.Empty{}, &emptypb.Empty{})
 	wantCode(t, err, codes.Unimplemented, "unknown method Nope for service h2rpc.gentest.Echo")
+	//lint:ignore SA1019 Old is the test service's deprecated method; calling it is the point.
 	_, err = e.client.Old(ctx, &emptypb.Empty{})
 	wantCode(t, err, codes.Unimplemented, "method Old not implemented")
 }

@@ -8,4 +8,5 @@ package tools
 import (
 	_ "github.com/summerwind/h2spec/cmd/h2spec"
 	_ "google.golang.org/protobuf/cmd/protoc-gen-go"
+	_ "honnef.co/go/tools/cmd/staticcheck"
 )

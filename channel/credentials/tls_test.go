@@ -1,123 +1,23 @@
 package credentials
 
 import (
+	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"io"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
 	"reflect"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/h2rpc/h2rpc/internal/leakcheck"
+	"github.com/h2rpc/h2rpc/internal/testcert"
 )
-
-// pki is a CA with a server and a client certificate, made for the tests.
-type pki struct {
-	roots      *x509.CertPool
-	caPEM      []byte
-	server     tls.Certificate
-	serverPEM  []byte
-	serverKey  []byte
-	client     tls.Certificate
-	clientPool *x509.CertPool
-}
-
-var testPKI *pki
-
-func getPKI(t *testing.T) *pki {
-	t.Helper()
-	if testPKI != nil {
-		return testPKI
-	}
-	newKey := func() *ecdsa.PrivateKey {
-		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return k
-	}
-	now := time.Now()
-	caKey := newKey()
-	caTmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "test CA"},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, _ := x509.ParseCertificate(caDER)
-	leaf := func(serial int64, cn string, usage x509.ExtKeyUsage, dns []string, ips []net.IP) (tls.Certificate, []byte, []byte) {
-		k := newKey()
-		tmpl := &x509.Certificate{
-			SerialNumber: big.NewInt(serial),
-			Subject:      pkix.Name{CommonName: cn},
-			NotBefore:    now.Add(-time.Hour),
-			NotAfter:     now.Add(time.Hour),
-			KeyUsage:     x509.KeyUsageDigitalSignature,
-			ExtKeyUsage:  []x509.ExtKeyUsage{usage},
-			DNSNames:     dns,
-			IPAddresses:  ips,
-		}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &k.PublicKey, caKey)
-		if err != nil {
-			t.Fatal(err)
-		}
-		keyDER, err := x509.MarshalECPrivateKey(k)
-		if err != nil {
-			t.Fatal(err)
-		}
-		certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-		keyPEM := pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})
-		cert, err := tls.X509KeyPair(certPEM, keyPEM)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return cert, certPEM, keyPEM
-	}
-	p := &pki{roots: x509.NewCertPool(), clientPool: x509.NewCertPool()}
-	p.roots.AddCert(ca)
-	p.clientPool.AddCert(ca)
-	p.caPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})
-	p.server, p.serverPEM, p.serverKey = leaf(2, "server", x509.ExtKeyUsageServerAuth,
-		[]string{"localhost", "foo.test.example"}, []net.IP{net.IPv4(127, 0, 0, 1)})
-	p.client, _, _ = leaf(3, "client", x509.ExtKeyUsageClientAuth, nil, nil)
-	testPKI = p
-	return p
-}
-
-// checkGoroutines fails the test if goroutines started during it outlive it.
-func checkGoroutines(t *testing.T) {
-	t.Helper()
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(5 * time.Second)
-		for runtime.NumGoroutine() > before {
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<16)
-				t.Errorf("goroutines leaked: %d before, %d after\n%s", before, runtime.NumGoroutine(), buf[:runtime.Stack(buf, true)])
-				return
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	})
-}
 
 type result struct {
 	conn net.Conn
@@ -180,12 +80,12 @@ func handshake(t *testing.T, client, server TransportCredentials, authority stri
 }
 
 func TestHandshake(t *testing.T) {
-	p := getPKI(t)
-	serverCreds := NewServerTLSFromCert(&p.server)
+	p := testcert.Get(t)
+	serverCreds := NewServerTLSFromCert(&p.Server)
 	mtlsServer := NewTLS(&tls.Config{
-		Certificates: []tls.Certificate{p.server},
+		Certificates: []tls.Certificate{p.Server},
 		ClientAuth:   tls.RequireAndVerifyClientCert,
-		ClientCAs:    p.clientPool,
+		ClientCAs:    p.Pool,
 	})
 	tests := []struct {
 		name       string
@@ -195,20 +95,20 @@ func TestHandshake(t *testing.T) {
 		wantErr    string
 		clientCert bool
 	}{
-		{name: "server name from authority", client: NewClientTLSFromCert(p.roots, ""), server: serverCreds, authority: "localhost:443"},
-		{name: "authority without port", client: NewClientTLSFromCert(p.roots, ""), server: serverCreds, authority: "localhost"},
-		{name: "IP authority", client: NewClientTLSFromCert(p.roots, ""), server: serverCreds, authority: "127.0.0.1:50051"},
-		{name: "override", client: NewClientTLSFromCert(p.roots, "foo.test.example"), server: serverCreds, authority: "10.1.1.1:50051"},
-		{name: "wrong name", client: NewClientTLSFromCert(p.roots, ""), server: serverCreds, authority: "other.example:443", wantErr: "certificate"},
-		{name: "wrong override", client: NewClientTLSFromCert(p.roots, "bar.example"), server: serverCreds, authority: "localhost:443", wantErr: "certificate"},
+		{name: "server name from authority", client: NewClientTLSFromCert(p.Pool, ""), server: serverCreds, authority: "localhost:443"},
+		{name: "authority without port", client: NewClientTLSFromCert(p.Pool, ""), server: serverCreds, authority: "localhost"},
+		{name: "IP authority", client: NewClientTLSFromCert(p.Pool, ""), server: serverCreds, authority: "127.0.0.1:50051"},
+		{name: "override", client: NewClientTLSFromCert(p.Pool, "foo.test.example"), server: serverCreds, authority: "10.1.1.1:50051"},
+		{name: "wrong name", client: NewClientTLSFromCert(p.Pool, ""), server: serverCreds, authority: "other.example:443", wantErr: "certificate"},
+		{name: "wrong override", client: NewClientTLSFromCert(p.Pool, "bar.example"), server: serverCreds, authority: "localhost:443", wantErr: "certificate"},
 		{name: "untrusted", client: NewClientTLSFromCert(x509.NewCertPool(), ""), server: serverCreds, authority: "localhost:443", wantErr: "certificate"},
-		{name: "client cert", client: NewTLS(&tls.Config{RootCAs: p.roots, Certificates: []tls.Certificate{p.client}}),
+		{name: "client cert", client: NewTLS(&tls.Config{RootCAs: p.Pool, Certificates: []tls.Certificate{p.Client}}),
 			server: mtlsServer, authority: "localhost:443", clientCert: true},
-		{name: "missing client cert", client: NewClientTLSFromCert(p.roots, ""), server: mtlsServer, authority: "localhost:443", wantErr: "certificate"},
+		{name: "missing client cert", client: NewClientTLSFromCert(p.Pool, ""), server: mtlsServer, authority: "localhost:443", wantErr: "certificate"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			checkGoroutines(t)
+			leakcheck.Check(t)
 			c, s := handshake(t, tt.client, tt.server, tt.authority)
 			if tt.wantErr != "" {
 				if c.err == nil && s.err == nil {
@@ -235,7 +135,7 @@ func TestHandshake(t *testing.T) {
 			if got := len(si.State.PeerCertificates) > 0; got != tt.clientCert {
 				t.Fatalf("server saw a client certificate: %v, want %v", got, tt.clientCert)
 			}
-			if tt.clientCert && si.State.PeerCertificates[0].Subject.CommonName != "client" {
+			if tt.clientCert && !bytes.Equal(si.State.PeerCertificates[0].Raw, p.Client.Certificate[0]) {
 				t.Fatalf("client certificate %v", si.State.PeerCertificates[0].Subject)
 			}
 			// The secured conns carry data.
@@ -251,12 +151,12 @@ func TestHandshake(t *testing.T) {
 }
 
 func TestALPN(t *testing.T) {
-	p := getPKI(t)
+	p := testcert.Get(t)
 	plainServer := func(protos ...string) TransportCredentials {
-		return rawTLS{server: &tls.Config{Certificates: []tls.Certificate{p.server}, NextProtos: protos}}
+		return rawTLS{server: &tls.Config{Certificates: []tls.Certificate{p.Server}, NextProtos: protos}}
 	}
 	plainClient := func(protos ...string) TransportCredentials {
-		return rawTLS{client: &tls.Config{RootCAs: p.roots, NextProtos: protos}}
+		return rawTLS{client: &tls.Config{RootCAs: p.Pool, NextProtos: protos}}
 	}
 	tests := []struct {
 		name          string
@@ -265,17 +165,17 @@ func TestALPN(t *testing.T) {
 		wantClientErr error
 		wantServerErr error
 	}{
-		{name: "server chooses another protocol", client: NewTLS(&tls.Config{RootCAs: p.roots, NextProtos: []string{"foo"}}),
+		{name: "server chooses another protocol", client: NewTLS(&tls.Config{RootCAs: p.Pool, NextProtos: []string{"foo"}}),
 			server: plainServer("foo"), wantClientErr: ErrServerALPN},
-		{name: "server speaks no h2", client: NewClientTLSFromCert(p.roots, ""), server: plainServer("http/1.1"), wantClientErr: ErrServerALPN},
-		{name: "server without ALPN", client: NewClientTLSFromCert(p.roots, ""), server: plainServer()},
-		{name: "client offers only http/1.1", client: plainClient("http/1.1"), server: NewServerTLSFromCert(&p.server), wantServerErr: ErrClientALPN},
-		{name: "client without ALPN", client: plainClient(), server: NewServerTLSFromCert(&p.server)},
-		{name: "client offers h2 last", client: plainClient("http/1.1", "h2"), server: NewServerTLSFromCert(&p.server)},
+		{name: "server speaks no h2", client: NewClientTLSFromCert(p.Pool, ""), server: plainServer("http/1.1"), wantClientErr: ErrServerALPN},
+		{name: "server without ALPN", client: NewClientTLSFromCert(p.Pool, ""), server: plainServer()},
+		{name: "client offers only http/1.1", client: plainClient("http/1.1"), server: NewServerTLSFromCert(&p.Server), wantServerErr: ErrClientALPN},
+		{name: "client without ALPN", client: plainClient(), server: NewServerTLSFromCert(&p.Server)},
+		{name: "client offers h2 last", client: plainClient("http/1.1", "h2"), server: NewServerTLSFromCert(&p.Server)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			checkGoroutines(t)
+			leakcheck.Check(t)
 			c, s := handshake(t, tt.client, tt.server, "localhost:443")
 			switch {
 			case tt.wantClientErr != nil:
@@ -322,9 +222,9 @@ func (rawTLS) Info() ProtocolInfo            { return ProtocolInfo{SecurityProto
 func (r rawTLS) Clone() TransportCredentials { return r }
 
 func TestHandshakeContextCancel(t *testing.T) {
-	checkGoroutines(t)
-	p := getPKI(t)
-	creds := NewClientTLSFromCert(p.roots, "")
+	leakcheck.Check(t)
+	p := testcert.Get(t)
+	creds := NewClientTLSFromCert(p.Pool, "")
 	cc, sc := net.Pipe()
 	defer sc.Close()
 	// The server end never reads, so the ClientHello write stalls.
@@ -348,8 +248,8 @@ func TestHandshakeContextCancel(t *testing.T) {
 }
 
 func TestLoopback(t *testing.T) {
-	checkGoroutines(t)
-	p := getPKI(t)
+	leakcheck.Check(t)
+	p := testcert.Get(t)
 	dir := t.TempDir()
 	write := func(name string, b []byte) string {
 		path := filepath.Join(dir, name)
@@ -358,11 +258,11 @@ func TestLoopback(t *testing.T) {
 		}
 		return path
 	}
-	serverCreds, err := NewServerTLSFromFile(write("server.pem", p.serverPEM), write("server.key", p.serverKey))
+	serverCreds, err := NewServerTLSFromFile(write("server.pem", p.ServerPEM), write("server.key", p.ServerKeyPEM))
 	if err != nil {
 		t.Fatal(err)
 	}
-	clientCreds, err := NewClientTLSFromFile(write("ca.pem", p.caPEM), "")
+	clientCreds, err := NewClientTLSFromFile(write("ca.pem", p.CAPEM), "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/h2rpc/h2rpc/internal/headers"
 )
 
 // IsBinaryKey reports whether key k carries binary values: it ends in "-bin".
@@ -23,15 +25,7 @@ func IsBinaryKey(k string) bool {
 //
 // k is expected in lowercase, as MD keys are.
 func IsReservedKey(k string) bool {
-	if strings.HasPrefix(k, "grpc-") || strings.HasPrefix(k, ":") {
-		return true
-	}
-	switch k {
-	case "content-type", "te", "user-agent", "connection", "host",
-		"transfer-encoding", "upgrade", "keep-alive", "proxy-connection":
-		return true
-	}
-	return false
+	return headers.Reserved(k)
 }
 
 // ValidateKey checks that k is a valid metadata key: non-empty, and made

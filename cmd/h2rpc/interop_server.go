@@ -25,11 +25,13 @@ func init() {
 // runInteropServer serves grpc.testing.TestService. Its flags are those of
 // grpc-go's interop server plus --host; --use_alts and
 // --alts_handshaker_service_address are accepted for harnesses and ALTS is
-// refused. Requests that are not gRPC get HTTP answers (405, 415).
+// refused. Requests that are not gRPC get HTTP answers (405, 415). Once it
+// listens, its first line of standard output is "listening on ADDRESS",
+// the address it got (with --port=0, a free port the system picked).
 func runInteropServer(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("interop-server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	port := fs.Int("port", 10000, "the port to listen on")
+	port := fs.Int("port", 10000, "the port to listen on (0: any free port; the first line of standard output says which)")
 	host := fs.String("host", "127.0.0.1", "the address to listen on (\"\" or 0.0.0.0: every interface, as grpc-go's interop server)")
 	useTLS := fs.Bool("use_tls", false, "serve TLS (ALPN h2) instead of h2c")
 	certFile := fs.String("tls_cert_file", "", "PEM certificate chain for --use_tls (default: h2rpc's test certificate for *.test.google.fr)")
@@ -80,7 +82,8 @@ func runInteropServer(args []string, stdout, stderr io.Writer) int {
 	hostname, _ := os.Hostname()
 	srv := stub.NewServer(opts...)
 	pb.RegisterTestServiceServer(srv, interop.NewTestServer(interop.ServerOptions{Hostname: hostname}))
-	fmt.Fprintf(stdout, "interop-server: listening on %s (%s)\n", ln.Addr(), transport)
+	fmt.Fprintf(stdout, "listening on %s\n", ln.Addr())
+	fmt.Fprintf(stderr, "interop-server: serving grpc.testing.TestService over %s\n", transport)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

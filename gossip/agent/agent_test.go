@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/h2rpc/h2rpc/gossip/internal/leaktest"
+	"github.com/h2rpc/h2rpc/internal/leakcheck"
 )
 
 const childEnv = "H2RPC_GOSSIP_AGENT_CHILD"
@@ -145,7 +145,7 @@ func writeKeys(t *testing.T, path string, keys ...[]byte) {
 }
 
 func TestAgentsFormClusterOnLoopback(t *testing.T) {
-	leaktest.Check(t)
+	leakcheck.Check(t)
 	dir := t.TempDir()
 	keyfile := filepath.Join(dir, "keys")
 	k1, k2 := bytes.Repeat([]byte{1}, 32), bytes.Repeat([]byte{2}, 32)

@@ -11,7 +11,7 @@ import (
 	"github.com/h2rpc/h2rpc/stub"
 )
 
-var port = flag.Int("port", 50051, "the port to listen on")
+var port = flag.Int("port", 50051, "the port to listen on (0: any free port; the first line of standard output says which)")
 
 // server implements helloworld.GreeterServer.
 type server struct {
@@ -39,7 +39,7 @@ func main() {
 	}
 	s := stub.NewServer()
 	pb.RegisterGreeterServer(s, server{})
-	log.Printf("greeter listening on %v", lis.Addr())
+	fmt.Printf("listening on %v\n", lis.Addr())
 	if err := s.Serve(lis); err != nil {
 		log.Fatalf("serve: %v", err)
 	}

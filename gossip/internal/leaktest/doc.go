@@ -1,2 +1,0 @@
-// Package leaktest fails a test that leaves goroutines behind.
-package leaktest
