@@ -276,7 +276,6 @@ func (r ConnResult) describe() string {
 // attackRun is one attack under way.
 type attackRun struct {
 	cfg            *Config
-	attack         *Attack
 	fields         []hpack.HeaderField
 	largeFields    []hpack.HeaderField
 	literalRequest []byte
@@ -334,12 +333,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		ps = startSampling(cfg.PID)
 	}
 	w := p.begin()
-	if err := sleep(ctx, cfg.Baseline); err != nil {
-		return nil, err
-	}
+	err = sleep(ctx, cfg.Baseline)
 	rep.Baseline = p.end(w)
 	if ps != nil {
 		rep.BaselineProcess = ps.finish()
+	}
+	if err != nil {
+		return nil, err
 	}
 	for i, a := range list {
 		if i > 0 {
@@ -388,7 +388,6 @@ func runAttack(ctx context.Context, cfg *Config, a *Attack, p *probe) Result {
 	}
 	r := &attackRun{
 		cfg:         cfg,
-		attack:      a,
 		fields:      requestFields(scheme, cfg.Target, cfg.Path),
 		largeFields: requestFields(scheme, cfg.Target, cfg.LargePath),
 	}
@@ -426,6 +425,12 @@ func runAttack(ctx context.Context, cfg *Config, a *Attack, p *probe) Result {
 	if sleep(ctx, time.Until(end)) != nil {
 		for _, c := range conns {
 			c.close()
+		}
+		if ps != nil {
+			ps.finish()
+		}
+		if p != nil {
+			p.end(w)
 		}
 		return res
 	}
