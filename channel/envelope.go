@@ -145,7 +145,7 @@ const eagerBody = DefaultMaxRecvMsgSize
 
 // eagerBudget bounds, per connection, the bytes of messages allocated in
 // full while their bytes are still arriving.
-const eagerBudget = 16 << 20
+const eagerBudget = 8 << 20
 
 func (m *msgReader) takeEager(n int) bool {
 	if m.eager == nil || int64(n) <= 64<<10 {

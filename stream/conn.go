@@ -300,6 +300,11 @@ func (c *Conn) Writer() *frame.Writer { return c.w }
 func (c *Conn) readLoop() {
 	defer c.wg.Done()
 	err := c.readFrames()
+	if errors.Is(err, frame.ErrWriteQueueFull) {
+		// The peer makes us answer (SETTINGS and PING acknowledgements,
+		// resets) faster than it reads the answers.
+		err = &frame.ConnError{Code: frame.ErrCodeEnhanceYourCalm, Reason: "peer does not read what it asks for"}
+	}
 	c.fail(err, true)
 }
 

@@ -77,6 +77,13 @@ func (c *Conn) onRequestHeaders(id uint32, end bool, fields []hpack.HeaderField,
 		return &frame.ConnError{Code: frame.ErrCodeProtocol, Reason: "client opened an even-numbered stream"}
 	}
 	c.mu.Lock()
+	if c.err != nil {
+		// Closed while this block was read: fail reset every stream it
+		// had, and one accepted now would never be.
+		err := c.err
+		c.mu.Unlock()
+		return err
+	}
 	if s := c.streams[id]; s != nil {
 		c.mu.Unlock()
 		return c.onTrailers(s, end, fields, tooLarge)

@@ -34,16 +34,25 @@ const (
 	// zeroWindowStreams × largeResponse on each of the attack's 4
 	// connections is what zero-window asks for and never reads: 128 MiB.
 	testZeroWindowStreams = 32
-	// zeroWindowHeapBound is what a server with a byte budget for
-	// responses blocked on flow control may hold of those 128 MiB: a
-	// quarter.
-	zeroWindowHeapBound = 32 << 20
+	// blockedPerConn and blockedTotal are the test server's budgets for
+	// response bytes held while a client's window is closed
+	// (stub.MaxBlockedSendBytes): 4 connections could pin 32 MiB, the
+	// server allows 24 MiB in all.
+	blockedPerConn = 8 << 20
+	blockedTotal   = 24 << 20
+	// zeroWindowHeapBound is what the server may hold of those 128 MiB:
+	// its whole budget, plus the slack of the other floods' bound for one
+	// refused response being built at a time per connection.
+	zeroWindowHeapBound = blockedTotal + heapBound/2
 
+	// eagerBudget mirrors the channel layer's budget of messages allocated
+	// in full on their prefix, per connection (8 MiB).
+	eagerBudget = 8 << 20
 	// smallDataHeapBound: small-data's 16 requests announce 4 MiB each
 	// (64 MiB) and send one byte per frame, far less than 1 MiB in
 	// testDuration. Memory must follow the bytes received, not the sizes
-	// announced, so the bound is that of the other floods.
-	smallDataHeapBound = heapBound
+	// announced, beyond the eager budget.
+	smallDataHeapBound = eagerBudget + heapBound
 )
 
 // heapBoundFor returns the bound on heap growth under attack.
@@ -68,15 +77,15 @@ func heapInuse() int64 {
 	return int64(ms.HeapInuse)
 }
 
-// startServer serves the interop TestService with h2rpc's defaults on a
-// loopback port until the test ends.
+// startServer serves the interop TestService on a loopback port until the
+// test ends, with h2rpc's defaults but for the blocked-send budgets.
 func startServer(t *testing.T) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := stub.NewServer()
+	srv := stub.NewServer(stub.MaxBlockedSendBytes(blockedPerConn, blockedTotal))
 	pb.RegisterTestServiceServer(srv, interop.NewTestServer())
 	go srv.Serve(ln)
 	t.Cleanup(srv.Stop)
