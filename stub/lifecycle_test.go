@@ -26,6 +26,8 @@ func TestLifecycle(t *testing.T) {
 		Start:       startLifecycle,
 		CallFaults:  []lifecycle.Fault{lifecycle.Cancel, lifecycle.Deadline, lifecycle.Abort, lifecycle.FinishEarly},
 		RoundFaults: []lifecycle.Fault{lifecycle.CloseClient, lifecycle.GracefulStop, lifecycle.HardStop},
+
+		OneResponseWithStatus: true,
 	})
 }
 

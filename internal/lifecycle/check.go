@@ -11,8 +11,9 @@ import (
 )
 
 // problems returns what is wrong with a call's outcome, given the round's
-// fault and what the server recorded of the call.
-func (o *Outcome) problems(round Fault, l *Ledger) []string {
+// fault, what the server recorded of the call and whether the layer gives
+// the one response of a client-streaming call only with an OK status.
+func (o *Outcome) problems(round Fault, l *Ledger, withStatus bool) []string {
 	ps := slices.Clone(o.notes)
 	bad := func(format string, args ...any) { ps = append(ps, fmt.Sprintf(format, args...)) }
 	p := &o.Plan
@@ -45,13 +46,13 @@ func (o *Outcome) problems(round Fault, l *Ledger) []string {
 		if st, _ := status.FromError(o.Err); st.Message() != AbortMessage {
 			bad("aborted with message %q, want %q", st.Message(), AbortMessage)
 		}
-	case p.Kind.ServerStreams():
-		if full := p.wantFirst(p.N); len(o.Msgs) > len(full) || !slices.Equal(o.Msgs, full[:len(o.Msgs)]) {
-			bad("failed after responses %s, which are not a prefix of %s", short(o.Msgs), short(full))
-		}
-	default:
+	case p.Kind == Unary || p.Kind == ClientStream && withStatus:
 		if len(o.Msgs) > 0 {
 			bad("failed (%v) but returned a response %s", code, short(o.Msgs))
+		}
+	default:
+		if full := p.want(); len(o.Msgs) > len(full) || !slices.Equal(o.Msgs, full[:len(o.Msgs)]) {
+			bad("failed after responses %s, which are not a prefix of %s", short(o.Msgs), short(full))
 		}
 	}
 

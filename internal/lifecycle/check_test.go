@@ -86,10 +86,27 @@ func TestProblems(t *testing.T) {
 		if tc.edit != nil {
 			tc.edit(o)
 		}
-		ps := strings.Join(o.problems(tc.round, tc.l), "\n")
+		ps := strings.Join(o.problems(tc.round, tc.l, true), "\n")
 		if tc.want == "" && ps != "" || !strings.Contains(ps, tc.want) {
 			t.Errorf("%s: problems %q, want %q", tc.name, ps, tc.want)
 		}
+	}
+}
+
+// TestResponseBeforeFailure: the response of a client-streaming call
+// that then fails is wrong only where the layer promises it comes with the
+// status.
+func TestResponseBeforeFailure(t *testing.T) {
+	o := &Outcome{
+		Plan: Plan{ID: 5, Kind: ClientStream, N: 1},
+		Err:  status.Error(codes.Unavailable, "x"),
+		Msgs: []string{Joined([]string{Request(5, 0, 0)})},
+	}
+	if ps := o.problems(HardStop, NewLedger(), false); len(ps) > 0 {
+		t.Errorf("byte-level: %q", ps)
+	}
+	if ps := o.problems(HardStop, NewLedger(), true); len(ps) != 1 || !strings.Contains(ps[0], "returned a response") {
+		t.Errorf("typed: %q", ps)
 	}
 }
 

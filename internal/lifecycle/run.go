@@ -34,6 +34,11 @@ type Layer struct {
 	RoundFaults []Fault
 	// Kinds are the kinds of call made; nil means all four.
 	Kinds []Kind
+	// OneResponseWithStatus says that the client's RecvMsg returns the
+	// response of a client-streaming call only with the call's OK status,
+	// as grpc-go's generated clients do; otherwise the response may come
+	// before a failure.
+	OneResponseWithStatus bool
 }
 
 const (
@@ -129,7 +134,7 @@ func runRound(t *testing.T, layer Layer, plans [][]Plan, rf Fault, at time.Durat
 	st.rounds++
 	for _, o := range all {
 		st.add(o)
-		if ps := o.problems(rf, l); len(ps) > 0 {
+		if ps := o.problems(rf, l, layer.OneResponseWithStatus); len(ps) > 0 {
 			if st.failed++; st.failed > maxReported {
 				continue
 			}
