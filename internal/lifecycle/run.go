@@ -156,15 +156,7 @@ func waitFor(wg *sync.WaitGroup, d time.Duration) bool {
 }
 
 // stacks returns the stacks of this module's goroutines.
-func stacks() string {
-	var out []string
-	for _, s := range leakcheck.Stacks() {
-		if strings.Contains(s, "h2rpc/h2rpc/") {
-			out = append(out, s)
-		}
-	}
-	return strings.Join(out, "\n\n")
-}
+func stacks() string { return strings.Join(leakcheck.New(nil), "\n\n") }
 
 // latencies returns the median time a call of each kind took; a kind
 // without calls gets the median of all.
