@@ -51,12 +51,12 @@ const (
 // Run makes rounds of calls of every kind over layer for the duration in
 // s: in each, eight goroutines make one to four calls each, every call
 // with a fault of its own or none, while a fault of the round (or none)
-// strikes at a random time; it goes on after a wrong call, so that one run
-// shows every kind of failure it meets. The time of every fault is drawn against how
+// strikes at a random time. The time of every fault is drawn against how
 // long calls take, measured by a first round without faults. Every call's
 // result is checked: the exact responses with OK, or a status the faults
 // allow; the response metadata belongs to the call; what the server
-// recorded agrees. It also fails on goroutines left behind.
+// recorded agrees. Run goes on after a wrong call, so that one run shows
+// every kind of failure it meets, and fails on goroutines left behind.
 func Run(t *testing.T, s *Settings, layer Layer) {
 	leakcheck.Check(t)
 	rng, _ := s.Rand(t)
@@ -126,7 +126,16 @@ func runRound(t *testing.T, layer Layer, plans [][]Plan, rf Fault, at time.Durat
 	if !waitFor(&fault, 10*time.Second) {
 		t.Fatalf("round fault %v after %v: still injecting 10 s after the calls ended:\n%s", rf, at, stacks())
 	}
-	env.Close()
+	closed := make(chan struct{})
+	go func() {
+		env.Close()
+		close(closed)
+	}()
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("round fault %v: closing the client and the server takes more than 10 s:\n%s", rf, stacks())
+	}
 	if !l.waitIdle(5 * time.Second) {
 		t.Errorf("round fault %v: %d handlers still running 5 s after the server stopped:\n%s", rf, l.active.Load(), stacks())
 	}
