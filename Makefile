@@ -19,6 +19,15 @@ GRPCGO_TOOLS   := $(TOOLS)/grpc-go-$(GRPCGO_VERSION)
 # Servers started by `make run`, `make h2spec` and `make interop` listen on
 # ports the system picks, so no port needs choosing.
 
+# Long randomized runs: `make stress` runs the lifecycle tests for
+# STRESS_DURATION in all, over STRESS_SEEDS random seeds, then the other
+# concurrent tests, under -race; `make soak` runs the soak for
+# SOAK_DURATION, and `make test` one minute of it (soak-smoke).
+STRESS_DURATION     ?= 5m
+STRESS_SEEDS        ?= 4
+SOAK_DURATION       ?= 10m
+SOAK_SMOKE_DURATION ?= 1m
+
 # The side-by-side benchmarks against grpc-go (module bench/grpcgo): time per
 # benchmark and number of runs of `make compare`.
 COMPARE_BENCHTIME ?= 2s
@@ -78,7 +87,7 @@ check-generate: protoc-plugins ## Fail when checked-in generated code differs fr
 	@./scripts/generate.sh --check
 
 .PHONY: test
-test: tools check-generate vet lint unit fuzz-smoke bench-smoke bench-grpcgo-smoke h2spec interop ## Run every check that CI runs.
+test: tools check-generate vet lint unit soak-smoke fuzz-smoke bench-smoke bench-grpcgo-smoke h2spec interop ## Run every check that CI runs.
 
 .PHONY: vet
 vet: ## gofmt and go vet.
@@ -93,6 +102,18 @@ lint: $(TOOLS)/bin/staticcheck ## staticcheck (pinned) over the core module and 
 .PHONY: unit
 unit: ## Unit tests under the race detector.
 	$(GO) test -race -count=1 ./...
+
+.PHONY: stress
+stress: ## Lifecycle tests under -race for STRESS_DURATION (default 5m) over STRESS_SEEDS seeds (default 4), and the concurrent tests.
+	@./scripts/long.sh stress $(STRESS_DURATION) $(STRESS_SEEDS)
+
+.PHONY: soak
+soak: ## Soak: calls of every kind while servers restart and stop, for SOAK_DURATION (default 10m), without -race.
+	@./scripts/long.sh soak $(SOAK_DURATION)
+
+.PHONY: soak-smoke
+soak-smoke: ## One minute of the soak, without -race (make unit runs two seconds of it under -race).
+	@./scripts/long.sh soak $(SOAK_SMOKE_DURATION)
 
 .PHONY: fuzz-smoke
 fuzz-smoke: ## Run every fuzz target briefly.
