@@ -37,14 +37,19 @@ var layers = map[string][]string{
 	// On top: users of the library.
 	"interop":  {"codec", "channel", "stub"},
 	"examples": {"codec", "channel", "stub"},
-	"bench":    {"frame", "hpack", "stream", "codec", "channel", "stub"},
-	"cmd":      {"frame", "hpack", "stream", "codec", "channel", "stub", "gossip", "bench", "interop"},
+	// bench drives servers; its flood tests serve the interop service.
+	"bench": {"frame", "hpack", "stream", "codec", "channel", "stub", "interop"},
+	"cmd":   {"frame", "hpack", "stream", "codec", "channel", "stub", "gossip", "bench", "interop"},
 
 	// The shared internal packages, which every layer may use, import no
 	// other layer.
 	"internal": nil,
 	// The generated test service imports what generated code does.
 	"internal/testpb": {"codec", "channel", "stub"},
+	// Test drivers over every layer: randomized call lifecycles and the
+	// soak, used only by tests.
+	"internal/lifecycle": {"frame", "hpack", "stream", "codec", "channel", "stub"},
+	"internal/soak":      {"frame", "hpack", "stream", "codec", "channel", "stub"},
 }
 
 // Subpackages of these layers must not import the layer's own root package
@@ -56,7 +61,7 @@ var leaves = []string{"channel"}
 var public = []string{"examples"}
 
 // testHelpers are imported only by tests.
-var testHelpers = []string{"frame/frametest", "internal/leakcheck", "internal/testcert", "internal/testpb"}
+var testHelpers = []string{"frame/frametest", "internal/leakcheck", "internal/testcert", "internal/testpb", "internal/lifecycle", "internal/soak"}
 
 // modules are the only modules the module may depend on.
 var modules = []string{"golang.org/x/net", "golang.org/x/text", "google.golang.org/protobuf"}
