@@ -55,7 +55,14 @@ func (x *clientStream) Trailer() metadata.MD         { return x.cs.Trailer() }
 func (x *clientStream) CloseSend() error             { return x.cs.CloseSend() }
 
 func (x *clientStream) SendMsg(m any) error {
-	return send(x.cd, m, x.cs.SendMsg)
+	err := send(x.cd, m, x.cs.SendMsg)
+	if err == io.EOF && !x.desc.ClientStreams {
+		// The call has ended. Generated code for a server-streaming call
+		// returns what its one SendMsg says, so this must not be io.EOF:
+		// RecvMsg tells how the call ended, as in grpc-go.
+		return nil
+	}
+	return err
 }
 
 func (x *clientStream) RecvMsg(m any) error {
