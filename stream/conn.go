@@ -101,6 +101,8 @@ type Conn struct {
 
 	dataWrites   atomic.Uint64 // WriteData calls that sent bytes
 	pingDataMark uint64        // dataWrites at the last PING counted; reader's
+	halfClosed   bool          // our side ended after a graceful close
+	failed       atomic.Bool   // err is set; read by the reader per frame
 }
 
 // headerBlock is the state of a header block spread over HEADERS and
@@ -274,11 +276,36 @@ func (c *Conn) Shutdown(ctx context.Context) error {
 // closeWhenWritten closes the connection once the frames already queued
 // (the last frames of the streams that just finished) have been written.
 // Close alone would cut a write in progress on another goroutine and lose
-// them.
+// them. Where the transport can half-close (TCP, TLS), it ends only our
+// side, and the reader goes on until the peer closes its own or
+// lingerTimeout passes: closing at once while the peer's last frames are
+// unread makes TCP reset the connection, and the peer's kernel may then
+// drop the frames we wrote last.
 func (c *Conn) closeWhenWritten() {
 	c.awaitWriter()
-	c.Close()
+	type closeWriter interface{ CloseWrite() error }
+	cw, ok := c.nc.(closeWriter)
+	if !ok {
+		c.Close()
+		return
+	}
+	c.mu.Lock()
+	if c.err != nil || c.halfClosed {
+		c.mu.Unlock()
+		return
+	}
+	c.halfClosed = true
+	c.mu.Unlock()
+	if cw.CloseWrite() != nil {
+		c.Close()
+		return
+	}
+	c.nc.SetReadDeadline(time.Now().Add(lingerTimeout))
 }
+
+// lingerTimeout bounds how long a connection closed gracefully waits for
+// the peer to close its side.
+const lingerTimeout = time.Second
 
 // NumStreams reports the number of open streams.
 func (c *Conn) NumStreams() int {
@@ -320,6 +347,12 @@ func (c *Conn) readFrames() error {
 	first := true
 	for {
 		f, err := c.r.ReadFrame()
+		if c.failed.Load() {
+			// Closed while this frame was read: its streams are gone, and
+			// answering for them (a RST_STREAM for DATA on a stream the
+			// failure reset) would tell the peer something false.
+			return ErrConnClosed
+		}
 		if err == nil && first {
 			// RFC 9113 §3.4: the preface ends with a SETTINGS frame.
 			if f.Type != frame.TypeSettings || f.IsAck() {
@@ -699,6 +732,7 @@ func (c *Conn) fail(err error, fromReader bool) {
 		ce = &ConnError{Code: frame.ErrCodeNo, Remote: true, Reason: "peer closed after GOAWAY"}
 	}
 	c.err = ce
+	c.failed.Store(true)
 	if c.goAway != nil && ce.Err != nil {
 		ce.Remote = true
 	}
