@@ -40,8 +40,10 @@ type Config struct {
 	// send in a burst before the connection is closed with GOAWAY
 	// ENHANCE_YOUR_CALM: RST_STREAM on a stream whose response we had not
 	// finished (rapid reset), SETTINGS, PING while we send no data,
-	// PRIORITY, empty DATA or CONTINUATION frames, unknown frame types and
-	// frames that get a stream reset. The allowance refills by a tenth of
+	// PRIORITY, empty DATA or CONTINUATION frames, unknown frame types,
+	// frames that get a stream reset, and writes refused by
+	// MaxBlockedSendBytes (weighed by their size, one more per 16 KiB).
+	// The allowance refills by a tenth of
 	// the budget per second and by one for every stream we finish. Default
 	// 1000; negative turns the check off.
 	OverheadBudget int

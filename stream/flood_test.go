@@ -306,3 +306,34 @@ func TestBlockedSendBudget(t *testing.T) {
 		t.Fatalf("%d bytes still counted as blocked", b)
 	}
 }
+
+// TestRefusedWritesCloseConnection: a peer that keeps asking for more
+// than it reads, past MaxBlockedSendBytes, spends its overhead budget by
+// the size of what it made us build, and is closed with GOAWAY
+// ENHANCE_YOUR_CALM; nothing stays counted as blocked.
+func TestRefusedWritesCloseConnection(t *testing.T) {
+	const size = 32 << 10 // each refusal costs 1 + 2 of the budget
+	e := &env{reports: make(chan any, 16)}
+	e.c, e.p = rawClient(t, &Config{MaxBlockedSendBytes: size, OverheadBudget: 30}, func(s *Stream) {
+		s.WriteHeaders(okResponse, false, false)
+		s.WriteData(make([]byte, size), true, true)
+	}, http2.Setting{ID: http2.SettingInitialWindowSize, Val: 0})
+	sent := flood(t, e, 100, func(i int) error {
+		return e.p.WriteHeaderBlock(uint32(2*i+1), true, requestKV("/test")...)
+	})
+	ga, err := goAway(e, http2.ErrCodeEnhanceYourCalm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.p.Conn.Close()
+	if n := <-sent; n < 11 || n >= 100 {
+		t.Errorf("closed after %d requests; the budget allows 10 refusals", n)
+	}
+	t.Logf("%q", ga.DebugData())
+	waitConn(t, e.c)
+	e.c.mu.Lock()
+	defer e.c.mu.Unlock()
+	if e.c.blocked != 0 {
+		t.Errorf("%d bytes still counted as blocked", e.c.blocked)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"sync"
+	"time"
 
 	"github.com/h2rpc/h2rpc/frame"
 	"github.com/h2rpc/h2rpc/hpack"
@@ -342,8 +343,15 @@ func (s *Stream) WriteData(p []byte, endStream, flush bool) error {
 			if held == 0 {
 				// About to wait for window while holding p.
 				if !c.holdBlockedLocked(int64(len(p))) {
+					// A peer that keeps asking for more than it reads is
+					// overhead too, weighed by what it made us build: one
+					// that goes on is closed, freeing all it pins.
+					over := c.over.add(time.Now(), 1+float64(len(p))/(16<<10))
 					c.mu.Unlock()
 					s.Reset(frame.ErrCodeEnhanceYourCalm)
+					if over {
+						c.fail(&frame.ConnError{Code: frame.ErrCodeEnhanceYourCalm, Reason: "too many responses refused while the peer's window stays closed"}, false)
+					}
 					return ErrSendBudget
 				}
 				held = int64(len(p))

@@ -32,7 +32,8 @@ const (
 	heapBound = 16 << 20
 
 	// zeroWindowStreams × largeResponse on each of the attack's 4
-	// connections is what zero-window asks for and never reads: 128 MiB.
+	// connections is what zero-window asks for and never reads: 128 MiB,
+	// enough refused responses for the server to close each connection.
 	testZeroWindowStreams = 32
 	// blockedPerConn and blockedTotal are the test server's budgets for
 	// response bytes held while a client's window is closed
