@@ -33,6 +33,9 @@ type ServerConfig struct {
 	// MaxSendMsgSize is the largest message a call sends (default
 	// unlimited).
 	MaxSendMsgSize int
+	// RecoverPanics ends a call whose handler panics with INTERNAL instead
+	// of letting the panic crash the process.
+	RecoverPanics bool
 }
 
 // ServerHandler serves one call. It runs on its own goroutine and ends
@@ -46,6 +49,7 @@ type ServerConn struct {
 	base    context.Context // carries the peer
 	maxRecv int
 	maxSend int
+	recover bool
 	eager   atomic.Int64 // see msgReader.eager
 }
 
@@ -56,7 +60,7 @@ func ServeConn(nc net.Conn, cfg *ServerConfig, authInfo credentials.AuthInfo, h 
 	if cfg == nil {
 		cfg = &ServerConfig{}
 	}
-	sc := &ServerConn{h: h, maxRecv: cfg.MaxRecvMsgSize, maxSend: cfg.MaxSendMsgSize}
+	sc := &ServerConn{h: h, maxRecv: cfg.MaxRecvMsgSize, maxSend: cfg.MaxSendMsgSize, recover: cfg.RecoverPanics}
 	if sc.maxRecv <= 0 {
 		sc.maxRecv = DefaultMaxRecvMsgSize
 	}
@@ -231,7 +235,12 @@ func (sc *ServerConn) serve(st *stream.Stream) {
 		ss.deadline, ss.hasDeadline = time.Now().Add(d), true
 		ss.timer = time.AfterFunc(d, ss.onDeadline)
 	}
-	sc.h(ss)
+	// The handler owns the call from here; whatever it leaves unended,
+	// serve ends, here and nowhere else above the stream layer.
+	unended := status.New(codes.Unknown, "grpc: the handler returned without ending the call")
+	if p, panicked := sc.runHandler(ss); panicked {
+		unended = status.Newf(codes.Internal, "grpc: handler panicked: %v", p)
+	}
 	if ss.timer != nil {
 		ss.timer.Stop()
 	}
@@ -239,8 +248,23 @@ func (sc *ServerConn) serve(st *stream.Stream) {
 	finished := ss.finished
 	ss.wmu.Unlock()
 	if !finished {
-		ss.Finish(status.New(codes.Unknown, "grpc: the handler returned without ending the call"))
+		ss.Finish(unended)
 	}
+}
+
+// runHandler runs the handler of ss; with RecoverPanics it returns what a
+// panic of the handler carried, instead of letting it go on.
+func (sc *ServerConn) runHandler(ss *ServerStream) (p any, panicked bool) {
+	if sc.recover {
+		defer func() {
+			if panicked {
+				p = recover()
+			}
+		}()
+	}
+	panicked = true
+	sc.h(ss)
+	return nil, false
 }
 
 // validMethod reports whether p is "/service/method".

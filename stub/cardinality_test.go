@@ -2,6 +2,7 @@ package stub_test
 
 import (
 	"io"
+	"strings"
 	"testing"
 
 	"github.com/h2rpc/h2rpc/channel/codes"
@@ -59,5 +60,19 @@ func TestRequestCardinality(t *testing.T) {
 				t.Errorf("%s with %d requests: %v, want %v", method, n, err2, want)
 			}
 		}
+	}
+}
+
+// TestRecoverHandlerPanics: with RecoverHandlerPanics a panicking handler
+// ends its call with INTERNAL, and the server goes on serving.
+func TestRecoverHandlerPanics(t *testing.T) {
+	leakcheck.Check(t)
+	e := newEnv(t, envConfig{sopts: []stub.ServerOption{stub.RecoverHandlerPanics()}})
+	_, err := e.client.Unary(ctxT(t), &pb.Request{Payload: "panic"})
+	if status.Code(err) != codes.Internal || !strings.Contains(status.Convert(err).Message(), "on purpose") {
+		t.Fatalf("panicking call: %v, want INTERNAL with the panic's value", err)
+	}
+	if r, err := e.client.Unary(ctxT(t), &pb.Request{Payload: "after"}); err != nil || r.GetPayload() != "after" {
+		t.Fatalf("next call: %v, %v", r, err)
 	}
 }

@@ -40,6 +40,8 @@ func (e *echo) Unary(ctx context.Context, in *pb.Request) (*pb.Response, error) 
 	switch {
 	case p == "plain":
 		return nil, errors.New("plain failure")
+	case p == "panic":
+		panic("on purpose")
 	case strings.HasPrefix(p, "fail:"):
 		var c uint32
 		fmt.Sscan(p[5:], &c)

@@ -78,6 +78,7 @@ func NewServer(opts ...ServerOption) *Server {
 	}
 	s.cfg.MaxRecvMsgSize = s.opts.maxRecvMsgSize
 	s.cfg.MaxSendMsgSize = s.opts.maxSendMsgSize
+	s.cfg.RecoverPanics = s.opts.recoverPanics
 	s.cfg.Conn.MaxConcurrentStreams = s.opts.maxStreams
 	s.cfg.Conn.OverheadBudget = s.opts.floodBudget
 	s.cfg.Conn.MaxBlockedSendBytes = s.opts.blockedPerConn
@@ -296,9 +297,6 @@ func (s *Server) GracefulStop() {
 
 // handle serves one call; the channel runs it on the call's goroutine.
 func (s *Server) handle(ss *channel.ServerStream) {
-	if s.opts.recoverPanics {
-		defer recoverCall(ss)
-	}
 	m := s.methods[ss.Method()]
 	switch {
 	case m == nil:
@@ -307,12 +305,6 @@ func (s *Server) handle(ss *channel.ServerStream) {
 		s.processUnary(ss, m)
 	default:
 		s.processStream(ss, m.impl, m.sd.Handler, &m.info)
-	}
-}
-
-func recoverCall(ss *channel.ServerStream) {
-	if r := recover(); r != nil {
-		ss.Finish(status.Newf(codes.Internal, "grpc: handler panicked: %v", r))
 	}
 }
 
