@@ -42,9 +42,11 @@ const (
 	blockedPerConn = 8 << 20
 	blockedTotal   = 24 << 20
 	// zeroWindowHeapBound is what the server may hold of those 128 MiB:
-	// its whole budget, plus the slack of the other floods' bound for one
-	// refused response being built at a time per connection.
-	zeroWindowHeapBound = blockedTotal + heapBound/2
+	// its whole budget, plus the other floods' slack, plus responses that
+	// handlers are still building (2 MiB each: the payload and its
+	// encoding) when the flood ends, a few per connection on a loaded
+	// machine. Without the budget the heap grows by all 128 MiB.
+	zeroWindowHeapBound = blockedTotal + 2*heapBound
 
 	// eagerBudget mirrors the channel layer's budget of messages allocated
 	// in full on their prefix, per connection (8 MiB).
