@@ -102,6 +102,8 @@ type Conn struct {
 	dataWrites   atomic.Uint64 // WriteData calls that sent bytes
 	pingDataMark uint64        // dataWrites at the last PING counted; reader's
 	halfClosed   bool          // our side ended after a graceful close
+	drainCh      chan struct{} // closed once draining; made by Draining
+	drainFlag    atomic.Bool   // draining, for readers without c.mu
 	failed       atomic.Bool   // err is set; read by the reader per frame
 }
 
@@ -209,6 +211,42 @@ func (c *Conn) settingsTimeout() {
 // Done is closed once the connection has closed.
 func (c *Conn) Done() <-chan struct{} { return c.done }
 
+// Draining returns a channel closed once the connection takes no new
+// streams: a GOAWAY was received or sent, stream IDs ran out, or it
+// closed. Streams already open may go on.
+func (c *Conn) Draining() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.drainCh == nil {
+		c.drainCh = make(chan struct{})
+		if c.draining || c.err != nil {
+			close(c.drainCh)
+		}
+	}
+	return c.drainCh
+}
+
+// GoAway returns the GOAWAY the peer sent, or nil.
+func (c *Conn) GoAway() *GoAwayError {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.goAway
+}
+
+// IsDraining reports, without taking a lock, whether the connection
+// takes no new streams (see Draining).
+func (c *Conn) IsDraining() bool { return c.drainFlag.Load() }
+
+func (c *Conn) drainLocked() {
+	if !c.draining {
+		c.draining = true
+		c.drainFlag.Store(true)
+		if c.drainCh != nil {
+			close(c.drainCh)
+		}
+	}
+}
+
 // Err returns why the connection closed, or nil while it is open.
 func (c *Conn) Err() error {
 	c.mu.Lock()
@@ -235,7 +273,8 @@ func (c *Conn) Shutdown(ctx context.Context) error {
 	if c.err != nil || c.goAwaySent {
 		c.mu.Unlock()
 	} else {
-		c.goAwaySent, c.draining = true, true
+		c.goAwaySent = true
+		c.drainLocked()
 		last := uint32(0)
 		if c.role == Server {
 			last = maxStreamID
@@ -646,7 +685,7 @@ func (c *Conn) onBDPAck() error {
 func (c *Conn) onGoAway(f *frame.Frame) error {
 	c.mu.Lock()
 	c.goAway = &GoAwayError{LastStreamID: f.LastStreamID, Code: f.ErrCode, Debug: string(f.Data)}
-	c.draining = true
+	c.drainLocked()
 	var incs uint32
 	for id, s := range c.streams {
 		if c.isLocal(id) && id > f.LastStreamID {
@@ -747,6 +786,7 @@ func (c *Conn) fail(err error, fromReader bool) {
 	for _, s := range c.streams {
 		s.resetLocked(streamErr)
 	}
+	c.drainLocked()
 	if c.timer != nil {
 		c.timer.Stop()
 	}

@@ -114,7 +114,7 @@ func (c *Conn) OpenStream(ctx context.Context, fields []hpack.HeaderField, endSt
 	if id > maxStreamID || c.err != nil || c.draining {
 		// Stream IDs ran out (RFC 9113 §5.1.1): the connection must be
 		// replaced; streams in flight finish.
-		c.draining = true
+		c.drainLocked()
 		c.nLocal--
 		err := c.err
 		c.sendCond.Broadcast()
