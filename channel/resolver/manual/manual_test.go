@@ -224,7 +224,7 @@ func TestConcurrentPushes(t *testing.T) {
 			}
 		})
 	}
-	for range 200 {
+	for range 100 {
 		g.open.Store(true)
 		r.Build(resolvertest.Target(t, "test:///x"), g, resolver.BuildOptions{})
 		// Stay built until a pusher has reached the channel.

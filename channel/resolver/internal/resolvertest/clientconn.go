@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/h2rpc/h2rpc/channel/resolver"
 	"github.com/h2rpc/h2rpc/channel/serviceconfig"
@@ -27,6 +28,9 @@ type ClientConn struct {
 type Event struct {
 	State resolver.State
 	Err   error
+	// At is when the call was made (by the bubble's clock, in a
+	// testing/synctest bubble).
+	At time.Time
 }
 
 // NewClientConn returns an empty ClientConn whose UpdateState returns nil.
@@ -64,6 +68,7 @@ func (c *ClientConn) ParseServiceConfig(string) *serviceconfig.ParseResult {
 }
 
 func (c *ClientConn) push(e Event) {
+	e.At = time.Now()
 	c.events = append(c.events, e)
 	select {
 	case c.ready <- struct{}{}:
