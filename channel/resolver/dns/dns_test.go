@@ -226,6 +226,8 @@ func TestFailureReportedThenRetried(t *testing.T) {
 						t.Fatalf("failure %d: %v, does not name server %s", i, e.Err, s.Addr())
 					}
 					at = append(at, e.At)
+					// The channel asking again cuts no backoff short.
+					r.ResolveNow(resolver.ResolveNowOptions{})
 				}
 				wantGap(t, at[1].Sub(at[0]), 1600*time.Millisecond)
 				wantGap(t, at[2].Sub(at[1]), 2560*time.Millisecond)
@@ -355,5 +357,68 @@ func TestCloseStopsLookup(t *testing.T) {
 func TestRegistered(t *testing.T) {
 	if b := resolver.Get("dns"); b == nil || b.Scheme() != "dns" {
 		t.Fatalf("Get(dns) = %v", b)
+	}
+}
+
+// TestSystemResolver: a target without a DNS server is resolved by the
+// system's resolver, which knows localhost.
+func TestSystemResolver(t *testing.T) {
+	leakcheck.Check(t)
+	r, cc := build(t, "dns:///localhost:50051")
+	defer r.Close()
+	e, ok := cc.Next(nil)
+	if !ok || e.Err != nil {
+		t.Fatalf("channel was told %v, want a state", e)
+	}
+	if got := resolvertest.Addrs(e.State); !slices.Contains(got, "127.0.0.1:50051") {
+		t.Fatalf("localhost resolved to %q, want 127.0.0.1:50051 among them", got)
+	}
+}
+
+// TestConcurrentResolveNowAndClose: ResolveNow from several goroutines,
+// racing with Close, neither blocks nor reaches the channel after Close.
+func TestConcurrentResolveNowAndClose(t *testing.T) {
+	s := setup(t)
+	s.Set("name.test", "10.0.0.1")
+	synctest.Test(t, func(t *testing.T) {
+		SetMinResolutionInterval(0)
+		defer SetMinResolutionInterval(defaultMinResolutionInterval)
+		r, cc := build(t, "dns://"+s.Addr()+"/name.test:1")
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Go(func() {
+				for range 50 {
+					r.ResolveNow(resolver.ResolveNowOptions{})
+					time.Sleep(time.Millisecond)
+				}
+			})
+		}
+		time.Sleep(20 * time.Millisecond)
+		r.Close()
+		n := len(cc.Take())
+		wg.Wait()
+		synctest.Wait()
+		if ev := cc.Take(); len(ev) != 0 {
+			t.Fatalf("channel was told %v after Close", ev)
+		}
+		if n < 2 {
+			t.Fatalf("%d resolutions before Close, want ResolveNow to have resolved again", n)
+		}
+	})
+}
+
+// TestResolvingTimeout: a lookup that the server never answers fails with
+// a timeout once the resolving timeout is over, and is reported.
+func TestResolvingTimeout(t *testing.T) {
+	s := setup(t)
+	s.Drop()
+	SetResolvingTimeout(50 * time.Millisecond)
+	r, cc := build(t, "dns://"+s.Addr()+"/name.test")
+	SetResolvingTimeout(defaultResolvingTimeout)
+	defer r.Close()
+	e, _ := cc.Next(nil)
+	var de *net.DNSError
+	if !errors.As(e.Err, &de) || !de.IsTimeout {
+		t.Fatalf("channel was told %v, want a DNS timeout", e)
 	}
 }
