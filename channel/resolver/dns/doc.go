@@ -12,7 +12,9 @@
 // seconds, SetMinResolutionInterval) after its last success. When a lookup
 // fails, or the channel rejects its state, it reports the error and
 // resolves again after an exponential backoff, without waiting for
-// ResolveNow.
+// ResolveNow. A name that does not exist (NXDOMAIN) or has no A or AAAA
+// records is such a failure; the addresses of a success come in the order
+// package net sorts them (RFC 6724).
 //
 // Service configs published in TXT records (_grpc_config.host) are not
 // read yet: the states the resolver pushes carry no service config. SRV

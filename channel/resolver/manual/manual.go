@@ -19,7 +19,8 @@ import (
 // ReportError.
 type Resolver struct {
 	// BuildCallback, if not nil, is called by Build with its arguments,
-	// before the resolver hands the channel its last state.
+	// before the resolver hands the channel its last state. It runs under
+	// the Resolver's lock, so it must not call the Resolver's methods.
 	BuildCallback func(resolver.Target, resolver.ClientConn, resolver.BuildOptions)
 	// UpdateStateCallback, if not nil, is called with what the channel's
 	// UpdateState returned, each time the resolver pushes a state: on its
