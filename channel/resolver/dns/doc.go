@@ -9,10 +9,10 @@
 //
 // A resolver resolves once when it is built and again when the channel
 // calls ResolveNow, but no sooner than the minimum resolution interval (30
-// seconds, SetMinResolutionInterval) after its last success. When a lookup
-// fails, or the channel rejects its state, it reports the error and
-// resolves again after an exponential backoff, without waiting for
-// ResolveNow. A name that does not exist (NXDOMAIN) or has no A or AAAA
+// seconds, SetMinResolutionInterval) after its last success. A failed
+// lookup is reported to the channel with ReportError; after one, or after
+// a state the channel rejected, the resolver resolves again after an
+// exponential backoff, without waiting for ResolveNow. A name that does not exist (NXDOMAIN) or has no A or AAAA
 // records is such a failure; the addresses of a success come in the order
 // package net sorts them (RFC 6724).
 //
