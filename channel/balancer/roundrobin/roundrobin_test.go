@@ -167,29 +167,9 @@ func TestConcurrentPicks(t *testing.T) {
 	}
 }
 
-// BenchmarkPick measures a READY pick, from one goroutine and from
-// GOMAXPROCS of them sharing the picker.
+// BenchmarkPick measures a READY pick (0 allocs/op).
 func BenchmarkPick(b *testing.B) {
 	cc, bal := readyBalancer(b, "a", "b", "c", "d")
 	defer bal.Close()
-	p := cc.Picker()
-	info := balancer.PickInfo{FullMethodName: "/s/m"}
-	b.Run("serial", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, err := p.Pick(info); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("parallel", func(b *testing.B) {
-		b.ReportAllocs()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				if _, err := p.Pick(info); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	})
+	tu.BenchmarkPick(b, cc.Picker())
 }

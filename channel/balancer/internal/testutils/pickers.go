@@ -3,6 +3,7 @@ package testutils
 import (
 	"sync"
 	"sync/atomic"
+	"testing"
 
 	"github.com/h2rpc/h2rpc/channel/balancer"
 )
@@ -39,4 +40,33 @@ func RunPickers(cc *ClientConn, n int, check func(balancer.PickResult, error)) (
 		wg.Wait()
 		return picks.Load()
 	}
+}
+
+// BenchmarkPick measures picks from p, ending each call at once, from one
+// goroutine and from GOMAXPROCS of them sharing p, reporting allocations.
+func BenchmarkPick(b *testing.B, p balancer.Picker) {
+	info := balancer.PickInfo{FullMethodName: "/s/m"}
+	pick := func() {
+		r, err := p.Pick(info)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if r.Done != nil {
+			r.Done(balancer.DoneInfo{})
+		}
+	}
+	b.Run("serial", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			pick()
+		}
+	})
+	b.Run("parallel", func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				pick()
+			}
+		})
+	})
 }
