@@ -203,21 +203,13 @@ func TestConcurrentPicks(t *testing.T) {
 	cc, b := build(t, 2, "a", "b", "c")
 	defer b.Close()
 	all := []string{"a", "b", "c"}
-	stop := tu.RunPickers(cc, 4, func(balancer.PickResult, error) {})
+	stop := tu.RunPickers(cc, 4)
 	rng := rand.New(rand.NewPCG(3, 4))
 	for range 3000 {
-		sc := cc.SubConn(all[rng.IntN(len(all))])
-		switch sc.State() {
-		case connectivity.Idle:
-			sc.Connecting()
-		case connectivity.Connecting:
-			sc.Ready()
-		case connectivity.Ready:
-			sc.Idle()
-		}
+		cc.SubConn(all[rng.IntN(len(all))]).Step(rng)
 	}
-	if n := stop(); n == 0 {
-		t.Fatal("no pick was made")
+	if n, err := stop(); n == 0 || err != nil {
+		t.Fatalf("%d picks: %v", n, err)
 	}
 	for sc, c := range b.counts {
 		if v := c.inFlight.Load(); v != 0 {

@@ -16,10 +16,10 @@ import (
 )
 
 const (
-	idle       = connectivity.Idle
-	connecting = connectivity.Connecting
-	ready      = connectivity.Ready
-	tf         = connectivity.TransientFailure
+	idle       = tu.Idle
+	connecting = tu.Connecting
+	ready      = tu.Ready
+	tf         = tu.TransientFailure
 )
 
 // readyPicker records the READY set it was built with.
@@ -238,6 +238,14 @@ func TestResolverError(t *testing.T) {
 	cc.TakeStates()
 	b.ResolverError(errors.New("dns down again"))
 	tu.Is(t, "resolver error after a good state", cc.TakeStates(), nil)
+	cc.SubConn("a").Idle()
+	cc.SubConn("a").ConnectAndFail(errors.New("refused"))
+	tu.Is(t, "a failed", cc.TakeStates(), []connectivity.State{connecting, tf})
+	b.ResolverError(errors.New("dns down at last"))
+	tu.Is(t, "resolver error while failing", cc.TakeStates(), []connectivity.State{tf})
+	if err := pickErr(t, cc); !strings.Contains(err.Error(), "dns down at last") {
+		t.Fatalf("pick error %v, want the resolver's", err)
+	}
 	b.Close()
 }
 

@@ -1,22 +1,28 @@
 package testutils
 
 import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"testing"
 
 	"github.com/h2rpc/h2rpc/channel/balancer"
+	"github.com/h2rpc/h2rpc/channel/connectivity"
 )
 
 // RunPickers starts n goroutines that pick from cc's current picker in a
-// loop, handing each result to check (which must be safe for concurrent
-// use) and calling Done on it, until the returned stop is called; stop
-// waits for them and returns how many picks they made.
-func RunPickers(cc *ClientConn, n int, check func(balancer.PickResult, error)) (stop func() int64) {
+// loop, calling Done on each result, until the returned stop is called;
+// stop waits for them and returns how many picks they made and the first
+// bad one: a pick must give one of cc's SubConns or an error, not both or
+// neither.
+func RunPickers(cc *ClientConn, n int) (stop func() (int64, error)) {
 	var (
 		quit  atomic.Bool
 		picks atomic.Int64
 		wg    sync.WaitGroup
+		bad   atomic.Pointer[error]
 	)
 	for range n {
 		wg.Go(func() {
@@ -27,7 +33,10 @@ func RunPickers(cc *ClientConn, n int, check func(balancer.PickResult, error)) (
 					continue
 				}
 				r, err := p.Pick(info)
-				check(r, err)
+				if sc, ok := r.SubConn.(*SubConn); (err == nil) != ok || (ok && sc.cc != cc) {
+					e := fmt.Errorf("pick gave %v, %v", r.SubConn, err)
+					bad.CompareAndSwap(nil, &e)
+				}
 				if err == nil && r.Done != nil {
 					r.Done(balancer.DoneInfo{})
 				}
@@ -35,10 +44,13 @@ func RunPickers(cc *ClientConn, n int, check func(balancer.PickResult, error)) (
 			}
 		})
 	}
-	return func() int64 {
+	return func() (int64, error) {
 		quit.Store(true)
 		wg.Wait()
-		return picks.Load()
+		if e := bad.Load(); e != nil {
+			return picks.Load(), *e
+		}
+		return picks.Load(), nil
 	}
 }
 
@@ -69,4 +81,28 @@ func BenchmarkPick(b *testing.B, p balancer.Picker) {
 			}
 		})
 	})
+}
+
+// Step makes one random legal transition of sc, as a channel might: a
+// requested connection starts, an attempt succeeds or fails, a connection
+// is lost or a backoff ends (each of the last two one time in three). It
+// does nothing to a SubConn that is shut down or IDLE without a request.
+func (sc *SubConn) Step(rng *rand.Rand) {
+	sc.cc.t.Helper()
+	switch sc.State() {
+	case connectivity.Idle:
+		if sc.ConnectPending() {
+			sc.Connecting()
+		}
+	case connectivity.Connecting:
+		if rng.IntN(2) == 0 {
+			sc.Ready()
+		} else {
+			sc.Fail(errors.New("connection refused"))
+		}
+	case connectivity.Ready, connectivity.TransientFailure:
+		if rng.IntN(3) == 0 {
+			sc.Idle()
+		}
+	}
 }

@@ -12,6 +12,14 @@ import (
 	"github.com/h2rpc/h2rpc/channel/serviceconfig"
 )
 
+// The connectivity states, for short.
+const (
+	Idle             = connectivity.Idle
+	Connecting       = connectivity.Connecting
+	Ready            = connectivity.Ready
+	TransientFailure = connectivity.TransientFailure
+)
+
 // ClientConn is a fake channel as its balancer sees it. Its recording
 // methods may be called from any goroutine; the balancer's listeners are
 // run by the test's goroutine only, through the SubConns' transition
