@@ -224,3 +224,20 @@ func BenchmarkPick(b *testing.B) {
 	defer bal.Close()
 	tu.BenchmarkPick(b, cc.Picker())
 }
+
+// FuzzParseConfig checks that any input gives an error or a choiceCount
+// within bounds, never a panic.
+func FuzzParseConfig(f *testing.F) {
+	for _, s := range []string{`{}`, `{"choiceCount": 3}`, `{"choiceCount": -1}`, `{"choiceCount": 1e99}`, `{`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, js []byte) {
+		cfg, err := builder{}.ParseConfig(js)
+		if err != nil {
+			return
+		}
+		if n := cfg.(*LBConfig).ChoiceCount; n < minChoiceCount || n > maxChoiceCount {
+			t.Fatalf("ParseConfig(%q): choiceCount %d out of [%d, %d]", js, n, minChoiceCount, maxChoiceCount)
+		}
+	})
+}

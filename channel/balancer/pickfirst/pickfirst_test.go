@@ -570,3 +570,21 @@ func BenchmarkPick(b *testing.B) {
 	defer bal.Close()
 	tu.BenchmarkPick(b, cc.Picker())
 }
+
+// FuzzParseConfig checks that any input gives an error or a config, never
+// a panic, and that a config is what encoding/json reads from the input.
+func FuzzParseConfig(f *testing.F) {
+	for _, s := range []string{`{}`, `{"shuffleAddressList": true}`, `{"shuffleAddressList": 1}`, `[`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, js []byte) {
+		cfg, err := builder{}.ParseConfig(js)
+		var want struct{ ShuffleAddressList bool }
+		if jerr := json.Unmarshal(js, &want); (err == nil) != (jerr == nil) {
+			t.Fatalf("ParseConfig(%q): %v; encoding/json: %v", js, err, jerr)
+		}
+		if err == nil && cfg.(config).ShuffleAddressList != want.ShuffleAddressList {
+			t.Fatalf("ParseConfig(%q) = %+v, want %+v", js, cfg, want)
+		}
+	})
+}
