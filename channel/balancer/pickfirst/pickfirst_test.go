@@ -462,21 +462,21 @@ func TestShuffle(t *testing.T) {
 			swap(i, n-1-i)
 		}
 	}
-	cc, b := newPF(t)
-	defer b.Close()
+	_, b := newPF(t)
 	update(t, b, nil, "a", "b", "c")
 	if calls != 0 {
 		t.Fatal("shuffled without the config asking")
 	}
 	b.Close()
 
-	cc, b = newPF(t)
+	cc, b := newPF(t)
 	update(t, b, config{ShuffleAddressList: true}, "a", "b", "c")
 	wantPending(t, cc, "shuffled", "c")
 	b.Close()
 
 	// Endpoints are shuffled, not the addresses in each.
-	cc, b = newPF(t)
+	_, b = newPF(t)
+	defer b.Close()
 	s := resolver.State{Endpoints: []resolver.Endpoint{
 		{Addresses: []resolver.Address{{Addr: "a1"}, {Addr: "a2"}}},
 		{Addresses: []resolver.Address{{Addr: "b1"}, {Addr: "b2"}}},
