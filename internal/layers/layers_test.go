@@ -61,7 +61,7 @@ var leaves = []string{"channel"}
 var public = []string{"examples"}
 
 // testHelpers are imported only by tests.
-var testHelpers = []string{"frame/frametest", "channel/resolver/internal/resolvertest", "internal/leakcheck", "internal/testcert", "internal/testpb", "internal/lifecycle", "internal/soak"}
+var testHelpers = []string{"frame/frametest", "channel/resolver/internal/resolvertest", "channel/balancer/internal/testutils", "internal/leakcheck", "internal/testcert", "internal/testpb", "internal/lifecycle", "internal/soak"}
 
 // modules are the only modules the module may depend on.
 var modules = []string{"golang.org/x/net", "golang.org/x/text", "google.golang.org/protobuf"}
