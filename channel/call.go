@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/h2rpc/h2rpc/channel/balancer"
 	"github.com/h2rpc/h2rpc/channel/codes"
 	"github.com/h2rpc/h2rpc/channel/metadata"
 	"github.com/h2rpc/h2rpc/channel/status"
@@ -55,6 +56,11 @@ type ClientStream struct {
 	mr         msgReader
 	fields     [12]hpack.HeaderField
 	timeoutBuf [12]byte
+
+	// done is the balancer's callback for the call's outcome (nil if it
+	// has none), taken once by whoever ends the call first.
+	done     atomic.Pointer[func(balancer.DoneInfo)]
+	stopDone func() bool // stops NewStream's context watch for done
 }
 
 var clientStreamPool = sync.Pool{New: func() any { return new(ClientStream) }}
@@ -406,6 +412,23 @@ func (cs *ClientStream) streamError(err error) error {
 	return streamError(cs.ctx, err)
 }
 
+// setDone records the balancer's callback for the call's outcome.
+func (cs *ClientStream) setDone(done func(balancer.DoneInfo)) {
+	if done != nil {
+		cs.done.Store(&done)
+	}
+}
+
+// callDone gives the balancer the call's outcome, once.
+func (cs *ClientStream) callDone(err error) {
+	if d := cs.done.Swap(nil); d != nil {
+		if err == io.EOF {
+			err = nil
+		}
+		(*d)(balancer.DoneInfo{Err: err, BytesSent: cs.flushed.Load()})
+	}
+}
+
 // end records the final result of the call and stops watching its context.
 func (cs *ClientStream) end(err error) error {
 	if cs.recvErr == nil {
@@ -414,6 +437,10 @@ func (cs *ClientStream) end(err error) error {
 			cs.stop()
 			cs.stop = nil
 		}
+		if cs.stopDone != nil {
+			cs.stopDone()
+		}
+		cs.callDone(err)
 		if err != io.EOF && cs.st != nil {
 			// Make sure the server stops: a no-op if the stream is over.
 			cs.st.Reset(frame.ErrCodeCancel)
@@ -513,16 +540,24 @@ func (cc *ClientConn) NewStream(ctx context.Context, method string, co *CallOpti
 		return nil, err
 	}
 	for attempt := 0; ; attempt++ {
-		conn, err := cc.getConn(ctx, cs.co.WaitForReady)
+		conn, done, err := cc.pick(ctx, cs.co.WaitForReady, method)
 		if err != nil {
 			return nil, err
 		}
+		cs.setDone(done)
 		err = cs.open(conn, false, false)
 		if err == nil {
+			if cs.done.Load() != nil && ctx.Done() != nil {
+				// A stream its caller abandons by cancelling ctx still
+				// reports its end to the balancer. NewStream's
+				// ClientStreams are never pooled, so the callback may
+				// hold cs.
+				cs.stopDone = context.AfterFunc(ctx, func() { cs.callDone(status.FromContextError(ctx.Err()).Err()) })
+			}
 			return cs, nil
 		}
+		cs.callDone(err)
 		if retryable(err) && attempt < maxTransparentRetries {
-			cc.dropConn(conn)
 			continue
 		}
 		return nil, cs.streamError(err)
@@ -549,24 +584,22 @@ func (cc *ClientConn) Invoke(ctx context.Context, method string, req, reply []by
 		if err == nil || attempt >= maxTransparentRetries || cs.retryErr == nil {
 			return reply, err
 		}
-		conn := cs.conn
 		*cs = ClientStream{}
-		if conn != nil {
-			cc.dropConn(conn)
-		}
 	}
 }
 
 func (cs *ClientStream) invokeOnce(req, reply []byte, header, trailer *metadata.MD) ([]byte, error) {
-	conn, err := cs.cc.getConn(cs.ctx, cs.co.WaitForReady)
+	conn, done, err := cs.cc.pick(cs.ctx, cs.co.WaitForReady, cs.method)
 	if err != nil {
 		return reply[:0], err
 	}
+	cs.setDone(done)
 	cs.conn = conn
 	if err := cs.open(conn, false, false); err != nil {
 		if retryable(err) {
 			cs.retryErr = err
 		}
+		cs.callDone(err)
 		return reply[:0], cs.streamError(err)
 	}
 	if err := cs.send(req, true); err != nil && err != io.EOF {

@@ -3,16 +3,19 @@ package channel
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
-	"math/rand/v2"
 	"net"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/h2rpc/h2rpc/channel/balancer"
 	"github.com/h2rpc/h2rpc/channel/codes"
+	"github.com/h2rpc/h2rpc/channel/connectivity"
 	"github.com/h2rpc/h2rpc/channel/credentials"
+	"github.com/h2rpc/h2rpc/channel/resolver"
+	"github.com/h2rpc/h2rpc/channel/serviceconfig"
 	"github.com/h2rpc/h2rpc/channel/status"
 	"github.com/h2rpc/h2rpc/stream"
 )
@@ -34,6 +37,11 @@ type dialOptions struct {
 	maxRecv    int
 	maxSend    int
 	compressor string
+	resolvers  []resolver.Builder
+	defaultSC  string
+	disableSC  bool
+	backoff    BackoffConfig
+	minConnect time.Duration
 }
 
 // WithTransportCredentials sets how connections are secured: TLS
@@ -47,7 +55,8 @@ func WithTransportCredentials(c credentials.TransportCredentials) DialOption {
 // unless the credentials set one); by default it is the target's address.
 func WithAuthority(a string) DialOption { return func(o *dialOptions) { o.authority = a } }
 
-// WithContextDialer replaces the dialer; addr is the target's address.
+// WithContextDialer replaces the dialer; addr is the address to connect
+// to, as the resolver gave it.
 func WithContextDialer(f func(ctx context.Context, addr string) (net.Conn, error)) DialOption {
 	return func(o *dialOptions) { o.dialer = f }
 }
@@ -70,6 +79,49 @@ func WithMaxSendMsgSize(n int) DialOption { return func(o *dialOptions) { o.maxS
 // or any registered with codec.RegisterCompressor); none by default.
 func WithCompressor(name string) DialOption { return func(o *dialOptions) { o.compressor = name } }
 
+// WithResolvers makes these resolver builders serve their schemes for this
+// channel only, ahead of the ones registered with resolver.Register.
+func WithResolvers(rs ...resolver.Builder) DialOption {
+	return func(o *dialOptions) { o.resolvers = append(o.resolvers, rs...) }
+}
+
+// WithDefaultServiceConfig sets the service config (JSON) used while the
+// resolver gives none, or when WithDisableServiceConfig is set. Of it,
+// loadBalancingConfig and loadBalancingPolicy are used today. NewClient
+// fails on one that does not parse.
+func WithDefaultServiceConfig(js string) DialOption {
+	return func(o *dialOptions) { o.defaultSC = js }
+}
+
+// WithDisableServiceConfig ignores service configs from resolvers.
+func WithDisableServiceConfig() DialOption { return func(o *dialOptions) { o.disableSC = true } }
+
+// BackoffConfig is gRPC's connection backoff (its connection-backoff
+// document): the delay before the n-th reconnection is
+// min(BaseDelay × Multiplier^(n−1), MaxDelay), randomized by ±Jitter.
+type BackoffConfig struct {
+	BaseDelay  time.Duration
+	Multiplier float64
+	Jitter     float64
+	MaxDelay   time.Duration
+}
+
+// DefaultBackoffConfig is gRPC's: 1 s, ×1.6, ±20 %, at most 120 s.
+var DefaultBackoffConfig = BackoffConfig{BaseDelay: time.Second, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 120 * time.Second}
+
+// ConnectParams are the connection backoff and the least time a connection
+// attempt is given (default 20 s).
+type ConnectParams struct {
+	Backoff           BackoffConfig
+	MinConnectTimeout time.Duration
+}
+
+// WithConnectParams sets the connection backoff and minimum connect
+// timeout; zero fields keep their defaults.
+func WithConnectParams(p ConnectParams) DialOption {
+	return func(o *dialOptions) { o.backoff, o.minConnect = p.Backoff, p.MinConnectTimeout }
+}
+
 // CallOptions are the per-call settings of the byte-level API.
 type CallOptions struct {
 	// Compressor names the compressor of the request messages: "" uses
@@ -87,41 +139,61 @@ type CallOptions struct {
 	ContentSubtype string
 }
 
-// ClientConn is a client's channel to one target: it dials lazily,
-// keeps one HTTP/2 connection, replaces it when it fails or goes away, and
-// runs calls over it.
+// ClientConn is a client's channel to a target: its resolver turns the
+// target into addresses, its balancer keeps subchannels (one connection
+// each) to them and publishes a picker, and every call asks the picker
+// for a subchannel. It starts idle and builds the resolver and balancer on
+// the first call or Connect.
+//
+// Who touches what: the resolver and the subchannels report to the
+// serializer, which alone calls the balancer; the balancer's pickers are
+// read by calls through one atomic pointer, with no lock shared between
+// calls.
 type ClientConn struct {
 	target    string
-	network   string
-	addr      string
+	parsed    resolver.Target
+	rb        resolver.Builder
 	authority string
 	scheme    string
 	userAgent string
 	opts      dialOptions
+	defaultSC *ServiceConfig // nil: none
 
 	closingCtx context.Context // ends when Close is called
 	cancelAll  context.CancelFunc
 
-	mu         sync.Mutex
-	conn       *stream.Conn
-	connecting chan struct{} // closed when the attempt under way ends
-	lastErr    error         // why the last attempt failed; nil once connected
-	retryAt    time.Time
-	failures   int
-	closed     bool
-	old        map[*stream.Conn]struct{} // replaced connections still finishing calls
-	wg         sync.WaitGroup
-	eager      atomic.Int64 // see msgReader.eager
+	picker atomic.Pointer[pickerState]
+	ser    *serializer
+	eager  atomic.Int64 // see msgReader.eager
+
+	mu       sync.Mutex
+	state    connectivity.State
+	stateCh  chan struct{} // closed at the next state change
+	started  bool          // resolver and balancer built
+	closed   bool
+	res      resolver.Resolver
+	subConns map[*subConn]struct{}
+	lastErr  error // the last connection error, for fail-fast calls
+	wg       sync.WaitGroup
+
+	// Owned by the serializer.
+	bal     balancer.Balancer
+	balName string
+	curSC   *ServiceConfig
 }
 
 // ErrClientConnClosing is returned by calls on a closed ClientConn.
 var ErrClientConnClosing = status.Error(codes.Canceled, "grpc: the client connection is closing")
 
-// NewClient returns a ClientConn for target: "host:port",
-// "dns:///host:port", "passthrough:///addr", "unix:path" or
-// "unix:///abs/path". It does not connect until the first call or Connect.
+// NewClient returns a ClientConn for target, an RFC 3986 URI whose scheme
+// names a resolver ("dns:///host:port", "passthrough:///addr",
+// "unix:path", "unix:///abs/path", "unix-abstract:name", or one
+// registered with resolver.Register or given by WithResolvers). A target
+// whose scheme has no resolver, such as a bare "host:port", is resolved
+// by dns, as in grpc-go. It does not connect until the first call or
+// Connect.
 func NewClient(target string, opts ...DialOption) (*ClientConn, error) {
-	cc := &ClientConn{target: target, old: make(map[*stream.Conn]struct{})}
+	cc := &ClientConn{target: target, subConns: map[*subConn]struct{}{}, stateCh: make(chan struct{})}
 	cc.closingCtx, cc.cancelAll = context.WithCancel(context.Background())
 	for _, o := range opts {
 		o(&cc.opts)
@@ -130,17 +202,20 @@ func NewClient(target string, opts ...DialOption) (*ClientConn, error) {
 		return nil, errors.New("grpc: no transport security set (use WithTransportCredentials(insecure.NewCredentials()) explicitly or set credentials)")
 	}
 	var err error
-	cc.network, cc.addr, err = parseTarget(target)
+	cc.parsed, cc.rb, err = cc.parseTarget(target)
 	if err != nil {
 		return nil, err
 	}
+	if cc.opts.defaultSC != "" {
+		sc, err := parseServiceConfig(cc.opts.defaultSC)
+		if err != nil {
+			return nil, fmt.Errorf("grpc: the default service config is invalid: %w", err)
+		}
+		cc.defaultSC = sc
+	}
 	cc.authority = cc.opts.authority
 	if cc.authority == "" {
-		if cc.network == "unix" {
-			cc.authority = "localhost"
-		} else {
-			cc.authority = cc.addr
-		}
+		cc.authority = defaultAuthority(cc.parsed)
 	}
 	cc.scheme = "http"
 	if cc.opts.creds.Info().SecurityProtocol != "insecure" {
@@ -156,47 +231,189 @@ func NewClient(target string, opts ...DialOption) (*ClientConn, error) {
 	if cc.opts.maxSend <= 0 {
 		cc.opts.maxSend = math.MaxInt32
 	}
+	fillBackoff(&cc.opts.backoff)
+	if cc.opts.minConnect <= 0 {
+		cc.opts.minConnect = minConnectTimeout
+	}
+	cc.ser = newSerializer()
+	cc.picker.Store(&pickerState{changed: make(chan struct{})})
 	return cc, nil
-}
-
-func parseTarget(t string) (network, addr string, err error) {
-	switch {
-	case strings.HasPrefix(t, "unix:///"):
-		return "unix", t[len("unix://"):], nil
-	case strings.HasPrefix(t, "unix://"):
-		return "", "", errors.New("grpc: unix target must be unix:path or unix:///absolute/path")
-	case strings.HasPrefix(t, "unix:"):
-		return "unix", t[len("unix:"):], nil
-	case strings.HasPrefix(t, "dns:///"):
-		t = t[len("dns:///"):]
-	case strings.HasPrefix(t, "passthrough:///"):
-		t = t[len("passthrough:///"):]
-	case strings.Contains(t, "://"):
-		return "", "", errors.New("grpc: unsupported target scheme in " + t + " (use host:port, dns:///host:port, passthrough:///addr or unix:path)")
-	}
-	if t == "" {
-		return "", "", errors.New("grpc: empty target")
-	}
-	if _, _, err := net.SplitHostPort(t); err != nil {
-		t = net.JoinHostPort(t, "443")
-	}
-	return "tcp", t, nil
 }
 
 // Target returns the target the ClientConn was created with.
 func (cc *ClientConn) Target() string { return cc.target }
 
-// Connect starts connecting now, if no connection exists or is being made.
-func (cc *ClientConn) Connect() {
+// CanonicalTarget returns the target as a full URI, with the scheme that
+// resolves it ("dns:///localhost:50051" for "localhost:50051").
+func (cc *ClientConn) CanonicalTarget() string { return cc.parsed.String() }
+
+// GetState returns the channel's connectivity state.
+func (cc *ClientConn) GetState() connectivity.State {
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
-	if !cc.closed && cc.liveConnLocked() == nil && cc.connecting == nil {
-		cc.startDialLocked()
+	return cc.state
+}
+
+// WaitForStateChange waits until the state differs from s or ctx ends; it
+// reports whether the state changed.
+func (cc *ClientConn) WaitForStateChange(ctx context.Context, s connectivity.State) bool {
+	for {
+		cc.mu.Lock()
+		cur, ch := cc.state, cc.stateCh
+		cc.mu.Unlock()
+		if cur != s {
+			return true
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return false
+		}
 	}
 }
 
-// Close closes the connections at once; calls in progress fail with
-// CANCELED.
+func (cc *ClientConn) setStateLocked(s connectivity.State) {
+	if cc.state == s || cc.state == connectivity.Shutdown {
+		return
+	}
+	cc.state = s
+	close(cc.stateCh)
+	cc.stateCh = make(chan struct{})
+}
+
+// Connect leaves idle mode: the resolver and balancer start, and the
+// balancer connects its subchannels.
+func (cc *ClientConn) Connect() {
+	cc.exitIdle()
+	cc.ser.schedule(func() {
+		if ei, ok := cc.bal.(balancer.ExitIdler); ok {
+			ei.ExitIdle()
+		}
+	})
+}
+
+// ResetConnectBackoff makes subchannels waiting out a backoff after a
+// failed connection try again now.
+func (cc *ClientConn) ResetConnectBackoff() {
+	cc.mu.Lock()
+	scs := make([]*subConn, 0, len(cc.subConns))
+	for sc := range cc.subConns {
+		scs = append(scs, sc)
+	}
+	cc.mu.Unlock()
+	for _, sc := range scs {
+		sc.resetBackoff()
+	}
+}
+
+// exitIdle builds the resolver and the balancer once.
+func (cc *ClientConn) exitIdle() {
+	cc.mu.Lock()
+	if cc.started || cc.closed {
+		cc.mu.Unlock()
+		return
+	}
+	cc.started = true
+	cc.setStateLocked(connectivity.Connecting)
+	cc.mu.Unlock()
+	// The balancer exists before the resolver can push a state to it.
+	done := make(chan struct{})
+	cc.ser.schedule(func() {
+		defer close(done)
+		if cc.defaultSC != nil && cc.defaultSC.lbName != "" {
+			cc.switchBalancer(cc.defaultSC.lbName)
+		} else {
+			cc.switchBalancer(defaultPolicy)
+		}
+	})
+	<-done
+	r, err := cc.rb.Build(cc.parsed, &resolverCC{cc: cc}, resolver.BuildOptions{
+		DisableServiceConfig: cc.opts.disableSC,
+		Dialer:               cc.opts.dialer,
+		Authority:            cc.authority,
+	})
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if err != nil {
+		cc.lastErr = fmt.Errorf("resolver: %w", err)
+		cc.ser.schedule(func() {
+			if cc.bal != nil {
+				cc.bal.ResolverError(err)
+			}
+		})
+		return
+	}
+	if cc.closed {
+		go r.Close()
+		return
+	}
+	cc.res = r
+}
+
+// defaultPolicy is the balancer used when no service config names one.
+const defaultPolicy = "pick_first"
+
+// switchBalancer makes name the balancer; on the serializer.
+func (cc *ClientConn) switchBalancer(name string) {
+	if cc.bal != nil && cc.balName == name {
+		return
+	}
+	b := balancer.Get(name)
+	if b == nil {
+		b = balancer.Get(defaultPolicy)
+		name = defaultPolicy
+	}
+	if cc.bal != nil {
+		cc.bal.Close()
+	}
+	cc.balName = name
+	cc.bal = b.Build(&balancerCC{cc: cc}, balancer.BuildOptions{Authority: cc.authority, Target: cc.parsed})
+}
+
+// updateResolverState hands a resolver's state to the balancer; on the
+// serializer.
+func (cc *ClientConn) updateResolverState(s resolver.State) error {
+	sc := cc.defaultSC
+	if !cc.opts.disableSC && s.ServiceConfig != nil {
+		if s.ServiceConfig.Err != nil {
+			// gRFC A21: a bad config from the resolver keeps the one in
+			// force.
+			sc = cc.curSC
+		} else if c, ok := s.ServiceConfig.Config.(*ServiceConfig); ok {
+			sc = c
+		}
+	}
+	cc.curSC = sc
+	name := defaultPolicy
+	var lbCfg serviceconfig.LoadBalancingConfig
+	if sc != nil && sc.lbName != "" {
+		name, lbCfg = sc.lbName, sc.lbConfig
+	}
+	cc.switchBalancer(name)
+	if len(s.Endpoints) == 0 && len(s.Addresses) > 0 {
+		for _, a := range s.Addresses {
+			s.Endpoints = append(s.Endpoints, resolver.Endpoint{Addresses: []resolver.Address{a}})
+		}
+	}
+	err := cc.bal.UpdateClientConnState(balancer.ClientConnState{ResolverState: s, BalancerConfig: lbCfg})
+	if errors.Is(err, balancer.ErrBadResolverState) {
+		cc.resolveNow()
+		return resolver.ErrBadResolverState
+	}
+	return err
+}
+
+func (cc *ClientConn) resolveNow() {
+	cc.mu.Lock()
+	r := cc.res
+	cc.mu.Unlock()
+	if r != nil {
+		r.ResolveNow(resolver.ResolveNowOptions{})
+	}
+}
+
+// Close closes the channel: its resolver, balancer and connections stop at
+// once, and calls in progress fail with CANCELED.
 func (cc *ClientConn) Close() error {
 	cc.mu.Lock()
 	if cc.closed {
@@ -205,169 +422,95 @@ func (cc *ClientConn) Close() error {
 	}
 	cc.closed = true
 	cc.cancelAll()
-	conns := make([]*stream.Conn, 0, len(cc.old)+1)
-	if cc.conn != nil {
-		conns = append(conns, cc.conn)
-	}
-	for c := range cc.old {
-		conns = append(conns, c)
-	}
-	cc.conn = nil
+	r := cc.res
+	cc.res = nil
+	cc.setStateLocked(connectivity.Shutdown)
 	cc.mu.Unlock()
-	for _, c := range conns {
-		c.Close()
+	if r != nil {
+		r.Close()
 	}
+	cc.ser.schedule(func() {
+		if cc.bal != nil {
+			cc.bal.Close()
+			cc.bal = nil
+		}
+	})
+	cc.ser.close()
+	cc.mu.Lock()
+	scs := make([]*subConn, 0, len(cc.subConns))
+	for sc := range cc.subConns {
+		scs = append(scs, sc)
+	}
+	cc.mu.Unlock()
+	for _, sc := range scs {
+		sc.close()
+	}
+	cc.updatePicker(nil, connectivity.Shutdown) // wakes waiting calls
 	cc.wg.Wait()
-	for _, c := range conns {
-		c.Wait()
-	}
 	return nil
 }
 
-func (cc *ClientConn) liveConnLocked() *stream.Conn {
-	c := cc.conn
-	if c == nil {
-		return nil
+// resolverCC is the channel as its resolver sees it.
+type resolverCC struct{ cc *ClientConn }
+
+func (r *resolverCC) UpdateState(s resolver.State) error {
+	errc := make(chan error, 1)
+	if !r.cc.ser.schedule(func() { errc <- r.cc.updateResolverState(s) }) {
+		return ErrClientConnClosing
 	}
-	select {
-	case <-c.Done():
-		cc.conn = nil
-		return nil
-	default:
-		return c
-	}
+	return <-errc
 }
 
-// getConn returns a connection ready for streams. Fail-fast calls fail at
-// once while connecting fails (the last attempt failed); wait-for-ready
-// calls wait until a connection is made or ctx ends.
-func (cc *ClientConn) getConn(ctx context.Context, waitForReady bool) (*stream.Conn, error) {
-	for {
-		cc.mu.Lock()
-		if cc.closed {
-			cc.mu.Unlock()
-			return nil, ErrClientConnClosing
+func (r *resolverCC) ReportError(err error) {
+	cc := r.cc
+	cc.ser.schedule(func() {
+		if cc.bal != nil {
+			cc.bal.ResolverError(err)
 		}
-		if c := cc.liveConnLocked(); c != nil {
-			cc.mu.Unlock()
-			return c, nil
-		}
-		if cc.connecting == nil {
-			cc.startDialLocked()
-		}
-		ch, lastErr := cc.connecting, cc.lastErr
-		cc.mu.Unlock()
-		if lastErr != nil && !waitForReady {
-			return nil, status.Errorf(codes.Unavailable, "connection error: %v", lastErr)
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return nil, status.FromContextError(ctx.Err()).Err()
-		}
-	}
+	})
 }
 
-// dropConn stops using c for new calls (it is draining); its calls in
-// progress finish, then it closes.
-func (cc *ClientConn) dropConn(c *stream.Conn) {
-	cc.mu.Lock()
-	if cc.conn != c {
-		cc.mu.Unlock()
-		return
+func (r *resolverCC) ParseServiceConfig(js string) *serviceconfig.ParseResult {
+	sc, err := parseServiceConfig(js)
+	if err != nil {
+		return &serviceconfig.ParseResult{Err: err}
 	}
-	cc.conn = nil
-	if cc.closed {
-		cc.mu.Unlock()
-		return
-	}
-	cc.old[c] = struct{}{}
-	cc.wg.Add(1)
-	cc.mu.Unlock()
-	go func() {
-		defer cc.wg.Done()
-		c.Shutdown(context.Background())
-		c.Wait()
-		cc.mu.Lock()
-		delete(cc.old, c)
-		cc.mu.Unlock()
-	}()
+	return &serviceconfig.ParseResult{Config: sc}
 }
 
-// Reconnection backoff, as in gRPC's connection-backoff document.
-const (
-	backoffBase       = time.Second
-	backoffMultiplier = 1.6
-	backoffJitter     = 0.2
-	backoffMax        = 120 * time.Second
-	minConnectTimeout = 20 * time.Second
-)
+// balancerCC is the channel as its balancer sees it.
+type balancerCC struct{ cc *ClientConn }
 
-func backoff(failures int) time.Duration {
-	d := float64(backoffBase)
-	for i := 1; i < failures && d < float64(backoffMax); i++ {
-		d *= backoffMultiplier
+func (b *balancerCC) NewSubConn(addrs []resolver.Address, opts balancer.NewSubConnOptions) (balancer.SubConn, error) {
+	if len(addrs) == 0 {
+		return nil, errors.New("grpc: NewSubConn without an address")
 	}
-	d = min(d, float64(backoffMax))
-	d *= 1 + backoffJitter*(2*rand.Float64()-1)
-	return time.Duration(d)
-}
-
-func (cc *ClientConn) startDialLocked() {
-	ch := make(chan struct{})
-	cc.connecting = ch
-	delay := time.Until(cc.retryAt)
-	cc.wg.Add(1)
-	go cc.dial(ch, delay)
-}
-
-func (cc *ClientConn) dial(ch chan struct{}, delay time.Duration) {
-	defer cc.wg.Done()
-	defer close(ch)
-	if delay > 0 {
-		t := time.NewTimer(delay)
-		select {
-		case <-t.C:
-		case <-cc.closingCtx.Done():
-			t.Stop()
-			cc.mu.Lock()
-			cc.connecting = nil
-			cc.mu.Unlock()
-			return
-		}
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), minConnectTimeout)
-	stop := context.AfterFunc(cc.closingCtx, cancel)
-	c, err := cc.connect(ctx)
-	stop()
-	cancel()
+	cc := b.cc
+	sc := &subConn{cc: cc, addr: addrs[0], listener: opts.StateListener}
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
-	cc.connecting = nil
-	if err != nil {
-		cc.lastErr = err
-		cc.failures++
-		cc.retryAt = time.Now().Add(backoff(cc.failures))
-		return
-	}
 	if cc.closed {
-		c.Close()
-		return
+		return nil, ErrClientConnClosing
 	}
-	cc.conn = c
-	cc.lastErr = nil
-	cc.failures = 0
-	cc.retryAt = time.Time{}
+	cc.subConns[sc] = struct{}{}
+	return sc, nil
 }
 
-func (cc *ClientConn) connect(ctx context.Context) (*stream.Conn, error) {
+func (b *balancerCC) UpdateState(s balancer.State) { b.cc.updatePicker(s.Picker, s.ConnectivityState) }
+
+func (b *balancerCC) ResolveNow(resolver.ResolveNowOptions) { b.cc.resolveNow() }
+
+func (b *balancerCC) Target() string { return b.cc.target }
+
+// dial makes one connection to addr, through the credentials' handshake.
+func (cc *ClientConn) dial(ctx context.Context, addr resolver.Address) (*stream.Conn, error) {
 	var raw net.Conn
 	var err error
 	if cc.opts.dialer != nil {
-		raw, err = cc.opts.dialer(ctx, cc.addr)
+		raw, err = cc.opts.dialer(ctx, addr.Addr)
 	} else {
 		var d net.Dialer
-		raw, err = d.DialContext(ctx, cc.network, cc.addr)
+		raw, err = d.DialContext(ctx, addrNetwork(addr), addr.Addr)
 	}
 	if err != nil {
 		return nil, err
@@ -375,7 +518,11 @@ func (cc *ClientConn) connect(ctx context.Context) (*stream.Conn, error) {
 	if tc, ok := raw.(*net.TCPConn); ok {
 		tc.SetNoDelay(true)
 	}
-	nc, _, err := cc.opts.creds.ClientHandshake(ctx, cc.authority, raw)
+	authority := cc.authority
+	if addr.ServerName != "" {
+		authority = addr.ServerName
+	}
+	nc, _, err := cc.opts.creds.ClientHandshake(ctx, authority, raw)
 	if err != nil {
 		raw.Close()
 		return nil, err

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/h2rpc/h2rpc/channel/codes"
+	"github.com/h2rpc/h2rpc/channel/credentials/insecure"
 	"github.com/h2rpc/h2rpc/channel/metadata"
 	"github.com/h2rpc/h2rpc/channel/status"
 	"github.com/h2rpc/h2rpc/frame"
@@ -369,22 +370,27 @@ func TestClosedClientConn(t *testing.T) {
 }
 
 func TestTargets(t *testing.T) {
-	for _, tc := range []struct{ in, network, addr string }{
-		{"localhost:50051", "tcp", "localhost:50051"},
-		{"dns:///localhost:50051", "tcp", "localhost:50051"},
-		{"passthrough:///10.0.0.1:9", "tcp", "10.0.0.1:9"},
-		{"unix:/tmp/x.sock", "unix", "/tmp/x.sock"},
-		{"unix:///tmp/x.sock", "unix", "/tmp/x.sock"},
-		{"example.com", "tcp", "example.com:443"},
+	for _, tc := range []struct{ in, canonical, authority string }{
+		{"localhost:50051", "dns:///localhost:50051", "localhost:50051"},
+		{"dns:///localhost:50051", "dns:///localhost:50051", "localhost:50051"},
+		{"dns://8.8.8.8:53/example.com:8080", "dns://8.8.8.8:53/example.com:8080", "example.com:8080"},
+		{"example.com", "dns:///example.com", "example.com:443"},
+		{"passthrough:///10.0.0.1:80", "passthrough:///10.0.0.1:80", "10.0.0.1:80"},
+		{"unix:/tmp/x.sock", "unix:/tmp/x.sock", "localhost"},
+		{"unix:///tmp/x.sock", "unix:///tmp/x.sock", "localhost"},
+		{"[::1]:50051", "dns:///[::1]:50051", "[::1]:50051"},
 	} {
-		n, a, err := parseTarget(tc.in)
-		if err != nil || n != tc.network || a != tc.addr {
-			t.Errorf("parseTarget(%q) = %q, %q, %v", tc.in, n, a, err)
+		cc := newTestClient(t, tc.in)
+		if got := cc.CanonicalTarget(); got != tc.canonical {
+			t.Errorf("%q: canonical target %q, want %q", tc.in, got, tc.canonical)
+		}
+		if cc.authority != tc.authority {
+			t.Errorf("%q: authority %q, want %q", tc.in, cc.authority, tc.authority)
 		}
 	}
-	for _, bad := range []string{"", "xds:///foo", "unix://relative"} {
-		if _, _, err := parseTarget(bad); err == nil {
-			t.Errorf("parseTarget(%q) succeeded", bad)
+	for _, bad := range []string{"", "  ", "xds:///foo", "nosuch://host/x"} {
+		if _, err := NewClient(bad, WithTransportCredentials(insecure.NewCredentials())); err == nil {
+			t.Errorf("NewClient(%q) succeeded", bad)
 		}
 	}
 }

@@ -62,7 +62,7 @@ func TestGoAwayUnprocessedRetried(t *testing.T) {
 		}()
 		return cnc, nil
 	}
-	cc := newTestClient(t, "test:1", WithContextDialer(dialer))
+	cc := newTestClient(t, "passthrough:///test:1", WithContextDialer(dialer))
 	ctx, cancel := context.WithTimeout(bg(), 2*time.Second)
 	defer cancel()
 	reply, err := cc.Invoke(ctx, "/a/b", msg("again"), nil, nil, nil, nil)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/h2rpc/h2rpc/channel"
 	"github.com/h2rpc/h2rpc/channel/codes"
+	"github.com/h2rpc/h2rpc/channel/connectivity"
 	"github.com/h2rpc/h2rpc/channel/status"
 	"github.com/h2rpc/h2rpc/codec"
 	"github.com/h2rpc/h2rpc/internal/bufpool"
@@ -23,10 +24,13 @@ type ClientConn struct {
 
 var _ ClientConnInterface = (*ClientConn)(nil)
 
-// NewClient returns a ClientConn for target ("host:port",
-// "dns:///host:port", "passthrough:///addr", "unix:path"). It does not
-// connect until the first call or Connect. WithTransportCredentials is
-// required.
+// NewClient returns a ClientConn for target, a URI whose scheme names a
+// resolver ("dns:///host:port", "passthrough:///addr", "unix:path",
+// "unix-abstract:name", or one of WithResolvers); a bare "host:port" is
+// resolved by dns, as in grpc-go. Calls are spread over the resolved
+// addresses by the service config's balancer (pick_first by default). It
+// does not connect until the first call or Connect.
+// WithTransportCredentials is required.
 func NewClient(target string, opts ...DialOption) (*ClientConn, error) {
 	var o dialOptions
 	for _, opt := range opts {
@@ -49,6 +53,23 @@ func (cc *ClientConn) Target() string { return cc.cc.Target() }
 
 // Connect starts connecting now instead of at the first call.
 func (cc *ClientConn) Connect() { cc.cc.Connect() }
+
+// GetState returns the client's connectivity state.
+func (cc *ClientConn) GetState() connectivity.State { return cc.cc.GetState() }
+
+// WaitForStateChange waits until the state differs from s or ctx ends, and
+// reports whether it changed.
+func (cc *ClientConn) WaitForStateChange(ctx context.Context, s connectivity.State) bool {
+	return cc.cc.WaitForStateChange(ctx, s)
+}
+
+// ResetConnectBackoff makes subchannels waiting out a backoff try again
+// now.
+func (cc *ClientConn) ResetConnectBackoff() { cc.cc.ResetConnectBackoff() }
+
+// CanonicalTarget returns the target as a full URI with its resolver's
+// scheme ("dns:///localhost:50051" for "localhost:50051").
+func (cc *ClientConn) CanonicalTarget() string { return cc.cc.CanonicalTarget() }
 
 // Close closes the connection; calls in progress fail with codes.Canceled.
 func (cc *ClientConn) Close() error { return cc.cc.Close() }

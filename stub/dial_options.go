@@ -12,10 +12,12 @@ import (
 type DialOption func(*dialOptions)
 
 type dialOptions struct {
-	channel    []channel.DialOption
-	defaults   []CallOption
-	unaryInts  []UnaryClientInterceptor
-	streamInts []StreamClientInterceptor
+	channel       []channel.DialOption
+	defaults      []CallOption
+	unaryInts     []UnaryClientInterceptor
+	streamInts    []StreamClientInterceptor
+	block         bool // DialContext waits for READY
+	returnConnErr bool // ... and fails with the connection error
 }
 
 // WithTransportCredentials secures the connection with c; every client

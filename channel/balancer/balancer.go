@@ -16,7 +16,10 @@ import (
 // SubConn is one subchannel: a connection to one address, made and
 // remade by the channel, with its own connectivity state.
 type SubConn interface {
-	// Connect starts connecting if the subchannel is IDLE.
+	// Connect starts connecting if the subchannel is IDLE, and does
+	// nothing in any other state, SHUTDOWN included. It may be called
+	// from any goroutine (a picker may call it), and never calls the
+	// state listener before it returns.
 	Connect()
 	// Shutdown closes the subchannel; its state becomes SHUTDOWN. Calls
 	// in progress on it finish.
@@ -39,8 +42,9 @@ type State struct {
 }
 
 // ClientConn is the channel as its balancer sees it. Its methods may be
-// called only from the balancer's own methods and listeners, which the
-// channel never runs concurrently.
+// called from any goroutine: from the balancer's methods and listeners,
+// which the channel never runs concurrently, and from the balancer's own
+// timers.
 type ClientConn interface {
 	// NewSubConn makes an IDLE subchannel for addrs (in practice one
 	// address).
@@ -100,7 +104,10 @@ type DoneInfo struct {
 type PickResult struct {
 	// SubConn is the chosen subchannel, one the balancer made.
 	SubConn SubConn
-	// Done, if not nil, is called once with the call's outcome.
+	// Done, if not nil, is called exactly once for every pick that
+	// returned it, with the call's outcome, also when the call never went
+	// out on SubConn (the subchannel was no longer ready, the stream
+	// could not be opened, the call was cancelled).
 	Done func(DoneInfo)
 }
 
@@ -152,7 +159,8 @@ type Balancer interface {
 }
 
 // ExitIdler is implemented by balancers that connect on demand: the
-// channel calls ExitIdle when a call arrives while its state is IDLE.
+// channel calls ExitIdle when it is asked to connect (ClientConn.Connect)
+// while the balancer may be IDLE.
 type ExitIdler interface {
 	ExitIdle()
 }
