@@ -415,7 +415,8 @@ func (cs *ClientStream) streamError(err error) error {
 // setDone records the balancer's callback for the call's outcome.
 func (cs *ClientStream) setDone(done func(balancer.DoneInfo)) {
 	if done != nil {
-		cs.done.Store(&done)
+		d := done // on the heap only for balancers that have a Done
+		cs.done.Store(&d)
 	}
 }
 
