@@ -25,6 +25,7 @@ var ErrBadPreface = errors.New("http2: bad connection preface")
 type Reader struct {
 	r            io.Reader
 	maxFrameSize uint32
+	chunk        int // size of the pooled read buffer; 0 for readChunk
 	cur          []byte  // inline[:] or *buf, at full length; nil while idle
 	buf          *[]byte // pooled; nil unless cur is pooled
 	start, end   int     // unread bytes are cur[start:end]
@@ -40,6 +41,11 @@ type Reader struct {
 func NewReader(r io.Reader) *Reader {
 	return &Reader{r: r, maxFrameSize: MinMaxFrameSize}
 }
+
+// SetReadBufferSize sets the size of the buffer a read takes from the pool
+// while frames arrive (default 32 KiB); a frame larger than it still gets
+// a buffer of its own size. Must be called before the first read.
+func (r *Reader) SetReadBufferSize(n int) { r.chunk = max(n, 0) }
 
 // SetMaxFrameSize sets the largest payload accepted: the
 // SETTINGS_MAX_FRAME_SIZE we announced.
@@ -141,7 +147,11 @@ func (r *Reader) fill(n int) error {
 				r.start = 0
 				break
 			}
-			nb := bufpool.Get(max(readChunk, n))
+			chunk := r.chunk
+			if chunk == 0 {
+				chunk = readChunk
+			}
+			nb := bufpool.Get(max(chunk, n))
 			*nb = (*nb)[:cap(*nb)]
 			r.end = copy(*nb, r.cur[r.start:r.end])
 			r.start = 0

@@ -58,6 +58,13 @@ type Config struct {
 	// and bounds the bytes all their blocked writers hold together, in
 	// addition to MaxBlockedSendBytes.
 	SendBudget *Budget
+	// ReadBufferSize is the size of the buffer each read of the
+	// connection fills (default 32 KiB); the connection holds none while
+	// idle.
+	ReadBufferSize int
+	// WriteBufferSize is how many bytes may wait to be written before
+	// writers wait for the connection to drain (default 256 KiB).
+	WriteBufferSize int
 }
 
 func (c *Config) withDefaults() Config {

@@ -160,6 +160,12 @@ func newConn(nc net.Conn, role Role, cfg *Config) *Conn {
 		c.over.budget = float64(conf.OverheadBudget)
 	}
 	c.r.SetMaxFrameSize(conf.MaxFrameSize)
+	if conf.ReadBufferSize > 0 {
+		c.r.SetReadBufferSize(conf.ReadBufferSize)
+	}
+	if conf.WriteBufferSize > 0 {
+		c.w.SetLimits(conf.WriteBufferSize, max(frame.DefaultMaxQueued, 4*conf.WriteBufferSize))
+	}
 	// With other streams active, a flushing goroutine yields once so their
 	// frames join its write call: fewer syscalls under load, no added
 	// latency for a lone stream.

@@ -99,3 +99,29 @@ func DialContext(ctx context.Context, target string, opts ...DialOption) (*Clien
 		}
 	}
 }
+
+// WithInitialWindowSize sets the receive window of each stream; values
+// below 64 KiB are ignored, and a set window stops growing with the
+// measured bandwidth, as in grpc-go.
+func WithInitialWindowSize(n int32) DialOption {
+	return WithChannelOptions(channel.WithInitialWindowSize(n))
+}
+
+// WithInitialConnWindowSize sets the receive window of each connection,
+// as WithInitialWindowSize does for streams.
+func WithInitialConnWindowSize(n int32) DialOption {
+	return WithChannelOptions(channel.WithInitialConnWindowSize(n))
+}
+
+// WithMaxHeaderListSize sets the largest response header list accepted.
+func WithMaxHeaderListSize(n uint32) DialOption {
+	return WithChannelOptions(channel.WithMaxHeaderListSize(n))
+}
+
+// WithReadBufferSize sets the size of the buffer each read of a
+// connection fills (default 32 KiB).
+func WithReadBufferSize(n int) DialOption { return WithChannelOptions(channel.WithReadBufferSize(n)) }
+
+// WithWriteBufferSize sets how many bytes may wait to be written before
+// senders wait for the connection to drain (default 256 KiB).
+func WithWriteBufferSize(n int) DialOption { return WithChannelOptions(channel.WithWriteBufferSize(n)) }

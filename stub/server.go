@@ -79,6 +79,9 @@ func NewServer(opts ...ServerOption) *Server {
 	s.cfg.MaxRecvMsgSize = s.opts.maxRecvMsgSize
 	s.cfg.MaxSendMsgSize = s.opts.maxSendMsgSize
 	s.cfg.RecoverPanics = s.opts.recoverPanics
+	for _, t := range s.opts.tuning {
+		t(s)
+	}
 	s.cfg.Conn.MaxConcurrentStreams = s.opts.maxStreams
 	s.cfg.Conn.OverheadBudget = s.opts.floodBudget
 	s.cfg.Conn.MaxBlockedSendBytes = s.opts.blockedPerConn

@@ -22,6 +22,7 @@ type serverOptions struct {
 	floodBudget    int
 	blockedPerConn int
 	blockedTotal   int64
+	tuning         []func(*Server) // connection settings, applied in order
 }
 
 // Creds secures the server's connections with c, e.g.
