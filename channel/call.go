@@ -60,7 +60,8 @@ type ClientStream struct {
 	// done is the balancer's callback for the call's outcome (nil if it
 	// has none), taken once by whoever ends the call first.
 	done     atomic.Pointer[func(balancer.DoneInfo)]
-	stopDone func() bool // stops NewStream's context watch for done
+	stopDone func() bool // stops NewStream's context watch
+	counted  atomic.Bool // NewStream's call counted in cc.active
 }
 
 var clientStreamPool = sync.Pool{New: func() any { return new(ClientStream) }}
@@ -420,6 +421,14 @@ func (cs *ClientStream) setDone(done func(balancer.DoneInfo)) {
 	}
 }
 
+// uncount ends a streaming call's count among the channel's active calls
+// (idle mode), once.
+func (cs *ClientStream) uncount() {
+	if cs.counted.CompareAndSwap(true, false) {
+		cs.cc.callEnded()
+	}
+}
+
 // callDone gives the balancer the call's outcome, once.
 func (cs *ClientStream) callDone(err error) {
 	if d := cs.done.Swap(nil); d != nil {
@@ -442,6 +451,7 @@ func (cs *ClientStream) end(err error) error {
 			cs.stopDone()
 		}
 		cs.callDone(err)
+		cs.uncount()
 		if err != io.EOF && cs.st != nil {
 			// Make sure the server stops: a no-op if the stream is over.
 			cs.st.Reset(frame.ErrCodeCancel)
@@ -540,20 +550,26 @@ func (cc *ClientConn) NewStream(ctx context.Context, method string, co *CallOpti
 	if err := cs.init(cc, ctx, method, co); err != nil {
 		return nil, err
 	}
+	cc.callStarted()
+	cs.counted.Store(true)
 	for attempt := 0; ; attempt++ {
 		conn, done, err := cc.pick(ctx, cs.co.WaitForReady, method)
 		if err != nil {
+			cs.uncount()
 			return nil, err
 		}
 		cs.setDone(done)
 		err = cs.open(conn, false, false)
 		if err == nil {
-			if cs.done.Load() != nil && ctx.Done() != nil {
+			if ctx.Done() != nil {
 				// A stream its caller abandons by cancelling ctx still
-				// reports its end to the balancer. NewStream's
-				// ClientStreams are never pooled, so the callback may
-				// hold cs.
-				cs.stopDone = context.AfterFunc(ctx, func() { cs.callDone(status.FromContextError(ctx.Err()).Err()) })
+				// reports its end to the balancer and to idle mode.
+				// NewStream's ClientStreams are never pooled, so the
+				// callback may hold cs.
+				cs.stopDone = context.AfterFunc(ctx, func() {
+					cs.callDone(status.FromContextError(ctx.Err()).Err())
+					cs.uncount()
+				})
 			}
 			return cs, nil
 		}
@@ -561,6 +577,7 @@ func (cc *ClientConn) NewStream(ctx context.Context, method string, co *CallOpti
 		if retryable(err) && attempt < maxTransparentRetries {
 			continue
 		}
+		cs.uncount()
 		return nil, cs.streamError(err)
 	}
 }
@@ -576,6 +593,8 @@ const maxTransparentRetries = 3
 func (cc *ClientConn) Invoke(ctx context.Context, method string, req, reply []byte, co *CallOptions, header, trailer *metadata.MD) ([]byte, error) {
 	cs := clientStreamPool.Get().(*ClientStream)
 	defer cs.release()
+	cc.callStarted()
+	defer cc.callEnded()
 	for attempt := 0; ; attempt++ {
 		if err := cs.init(cc, ctx, method, co); err != nil {
 			return reply[:0], err

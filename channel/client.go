@@ -29,19 +29,21 @@ const defaultUserAgent = "h2rpc-go/" + Version
 type DialOption func(*dialOptions)
 
 type dialOptions struct {
-	creds      credentials.TransportCredentials
-	authority  string
-	dialer     func(ctx context.Context, addr string) (net.Conn, error)
-	userAgent  string
-	connCfg    stream.Config
-	maxRecv    int
-	maxSend    int
-	compressor string
-	resolvers  []resolver.Builder
-	defaultSC  string
-	disableSC  bool
-	backoff    BackoffConfig
-	minConnect time.Duration
+	creds       credentials.TransportCredentials
+	authority   string
+	dialer      func(ctx context.Context, addr string) (net.Conn, error)
+	userAgent   string
+	connCfg     stream.Config
+	maxRecv     int
+	maxSend     int
+	compressor  string
+	resolvers   []resolver.Builder
+	defaultSC   string
+	disableSC   bool
+	backoff     BackoffConfig
+	minConnect  time.Duration
+	idleTimeout time.Duration
+	idleSet     bool
 }
 
 // WithTransportCredentials sets how connections are secured: TLS
@@ -122,6 +124,17 @@ func WithConnectParams(p ConnectParams) DialOption {
 	return func(o *dialOptions) { o.backoff, o.minConnect = p.Backoff, p.MinConnectTimeout }
 }
 
+// WithIdleTimeout sets how long a channel without calls stays connected:
+// then its connections close and its resolver and balancer stop, until
+// the next call or Connect wakes them (idle mode). Default 30 minutes;
+// zero keeps a channel connected for good.
+func WithIdleTimeout(d time.Duration) DialOption {
+	return func(o *dialOptions) { o.idleTimeout, o.idleSet = max(d, 0), true }
+}
+
+// defaultIdleTimeout is grpc-go's.
+const defaultIdleTimeout = 30 * time.Minute
+
 // CallOptions are the per-call settings of the byte-level API.
 type CallOptions struct {
 	// Compressor names the compressor of the request messages: "" uses
@@ -166,6 +179,9 @@ type ClientConn struct {
 	ser    *serializer
 	eager  atomic.Int64 // see msgReader.eager
 
+	active   atomic.Int64 // calls in progress (idle mode)
+	activity atomic.Bool  // a call started or ended since the last look
+
 	mu       sync.Mutex
 	state    connectivity.State
 	stateCh  chan struct{} // closed at the next state change
@@ -173,11 +189,14 @@ type ClientConn struct {
 	closed   bool
 	res      resolver.Resolver
 	subConns map[*subConn]struct{}
-	lastErr  error // the last connection error, for fail-fast calls
+	lastErr  error       // the last connection error, for fail-fast calls
+	idle     *time.Timer // looks for idleness every idle timeout
+	gen      uint64      // counts entries into and exits from idle mode
 	wg       sync.WaitGroup
 
 	// Owned by the serializer.
 	bal     balancer.Balancer
+	bcc     *balancerCC // bal's view of the channel
 	balName string
 	curSC   *ServiceConfig
 }
@@ -230,6 +249,9 @@ func NewClient(target string, opts ...DialOption) (*ClientConn, error) {
 	}
 	if cc.opts.maxSend <= 0 {
 		cc.opts.maxSend = math.MaxInt32
+	}
+	if !cc.opts.idleSet {
+		cc.opts.idleTimeout = defaultIdleTimeout
 	}
 	fillBackoff(&cc.opts.backoff)
 	if cc.opts.minConnect <= 0 {
@@ -314,7 +336,15 @@ func (cc *ClientConn) exitIdle() {
 		return
 	}
 	cc.started = true
+	cc.gen++
 	cc.setStateLocked(connectivity.Connecting)
+	if d := cc.opts.idleTimeout; d > 0 {
+		if cc.idle == nil {
+			cc.idle = time.AfterFunc(d, cc.checkIdle)
+		} else {
+			cc.idle.Reset(d)
+		}
+	}
 	cc.mu.Unlock()
 	// The balancer exists before the resolver can push a state to it.
 	done := make(chan struct{})
@@ -350,6 +380,72 @@ func (cc *ClientConn) exitIdle() {
 	cc.res = r
 }
 
+func (cc *ClientConn) callStarted() {
+	cc.active.Add(1)
+	cc.activity.Store(true)
+}
+
+func (cc *ClientConn) callEnded() {
+	cc.active.Add(-1)
+	cc.activity.Store(true)
+}
+
+// checkIdle runs every idle timeout while the channel is active: a
+// channel that had no call in progress and none starting or ending since
+// the last look goes idle.
+func (cc *ClientConn) checkIdle() {
+	if cc.active.Load() > 0 || cc.activity.Swap(false) {
+		cc.mu.Lock()
+		if !cc.closed && cc.started {
+			cc.idle.Reset(cc.opts.idleTimeout)
+		}
+		cc.mu.Unlock()
+		return
+	}
+	cc.enterIdle()
+}
+
+// enterIdle stops the resolver and the balancer, whose subchannels close
+// their connections; the next call or Connect starts them again.
+func (cc *ClientConn) enterIdle() {
+	cc.mu.Lock()
+	if cc.closed || !cc.started || cc.active.Load() > 0 {
+		cc.mu.Unlock()
+		return
+	}
+	cc.started = false
+	cc.gen++
+	gen := cc.gen
+	r := cc.res
+	cc.res = nil
+	// Scheduled under cc.mu, so before anything a call waking the channel
+	// schedules; if one has woken it by the time this runs, the balancer
+	// stays and serves the new resolver.
+	cc.ser.schedule(func() {
+		cc.mu.Lock()
+		stale := cc.gen != gen
+		cc.mu.Unlock()
+		if !stale {
+			cc.closeBalancer()
+			cc.updatePicker(nil, connectivity.Idle)
+		}
+	})
+	cc.mu.Unlock()
+	if r != nil {
+		r.Close()
+	}
+}
+
+// closeBalancer closes the balancer; what it still had queued (its
+// subchannels' state changes) is dropped. On the serializer.
+func (cc *ClientConn) closeBalancer() {
+	if cc.bal != nil {
+		cc.bcc.closed.Store(true)
+		cc.bal.Close()
+		cc.bal, cc.bcc, cc.balName = nil, nil, ""
+	}
+}
+
 // defaultPolicy is the balancer used when no service config names one.
 const defaultPolicy = "pick_first"
 
@@ -363,11 +459,10 @@ func (cc *ClientConn) switchBalancer(name string) {
 		b = balancer.Get(defaultPolicy)
 		name = defaultPolicy
 	}
-	if cc.bal != nil {
-		cc.bal.Close()
-	}
+	cc.closeBalancer()
 	cc.balName = name
-	cc.bal = b.Build(&balancerCC{cc: cc}, balancer.BuildOptions{Authority: cc.authority, Target: cc.parsed})
+	cc.bcc = &balancerCC{cc: cc}
+	cc.bal = b.Build(cc.bcc, balancer.BuildOptions{Authority: cc.authority, Target: cc.parsed})
 }
 
 // updateResolverState hands a resolver's state to the balancer; on the
@@ -425,16 +520,14 @@ func (cc *ClientConn) Close() error {
 	r := cc.res
 	cc.res = nil
 	cc.setStateLocked(connectivity.Shutdown)
+	if cc.idle != nil {
+		cc.idle.Stop()
+	}
 	cc.mu.Unlock()
 	if r != nil {
 		r.Close()
 	}
-	cc.ser.schedule(func() {
-		if cc.bal != nil {
-			cc.bal.Close()
-			cc.bal = nil
-		}
-	})
+	cc.ser.schedule(cc.closeBalancer)
 	cc.ser.close()
 	cc.mu.Lock()
 	scs := make([]*subConn, 0, len(cc.subConns))
@@ -478,25 +571,34 @@ func (r *resolverCC) ParseServiceConfig(js string) *serviceconfig.ParseResult {
 	return &serviceconfig.ParseResult{Config: sc}
 }
 
-// balancerCC is the channel as its balancer sees it.
-type balancerCC struct{ cc *ClientConn }
+// balancerCC is the channel as one balancer sees it. Once that balancer is
+// closed (a policy switch, idle mode, Close), what it still does through
+// it is ignored.
+type balancerCC struct {
+	cc     *ClientConn
+	closed atomic.Bool
+}
 
 func (b *balancerCC) NewSubConn(addrs []resolver.Address, opts balancer.NewSubConnOptions) (balancer.SubConn, error) {
 	if len(addrs) == 0 {
 		return nil, errors.New("grpc: NewSubConn without an address")
 	}
 	cc := b.cc
-	sc := &subConn{cc: cc, addr: addrs[0], listener: opts.StateListener}
+	sc := &subConn{cc: cc, bcc: b, addr: addrs[0], listener: opts.StateListener}
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
-	if cc.closed {
+	if cc.closed || b.closed.Load() {
 		return nil, ErrClientConnClosing
 	}
 	cc.subConns[sc] = struct{}{}
 	return sc, nil
 }
 
-func (b *balancerCC) UpdateState(s balancer.State) { b.cc.updatePicker(s.Picker, s.ConnectivityState) }
+func (b *balancerCC) UpdateState(s balancer.State) {
+	if !b.closed.Load() {
+		b.cc.updatePicker(s.Picker, s.ConnectivityState)
+	}
+}
 
 func (b *balancerCC) ResolveNow(resolver.ResolveNowOptions) { b.cc.resolveNow() }
 

@@ -21,6 +21,7 @@ import (
 // decides when to connect again.
 type subConn struct {
 	cc       *ClientConn
+	bcc      *balancerCC // of the balancer that made it
 	addr     resolver.Address
 	listener func(balancer.SubConnState)
 
@@ -46,7 +47,12 @@ func (sc *subConn) setStateLocked(s connectivity.State, err error) {
 	}
 	if l := sc.listener; l != nil {
 		st := balancer.SubConnState{ConnectivityState: s, ConnectionError: err}
-		sc.cc.ser.schedule(func() { l(st) })
+		bcc := sc.bcc
+		sc.cc.ser.schedule(func() {
+			if !bcc.closed.Load() {
+				l(st)
+			}
+		})
 	}
 }
 

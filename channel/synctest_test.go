@@ -2,12 +2,15 @@ package channel
 
 import (
 	"context"
+	"sync"
 	"net"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/h2rpc/h2rpc/channel/codes"
+	"github.com/h2rpc/h2rpc/channel/connectivity"
+	"github.com/h2rpc/h2rpc/channel/credentials/insecure"
 	"github.com/h2rpc/h2rpc/channel/status"
 	"github.com/h2rpc/h2rpc/stream"
 )
@@ -55,6 +58,80 @@ func TestServerDeadlineOnTime(t *testing.T) {
 		}
 		if d := <-ended; d != 30*time.Second {
 			t.Errorf("handler's context ended after %v, want 30s", d)
+		}
+	})
+}
+
+// TestIdleMode: a channel with no call for its idle timeout closes its
+// connections and goes IDLE (between one and two timeouts after the last
+// call); the next call connects again. On the bubble's clock.
+func TestIdleMode(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		var servers []*ServerConn
+		dials := 0
+		dialer := func(ctx context.Context, addr string) (net.Conn, error) {
+			cnc, snc := net.Pipe()
+			mu.Lock()
+			dials++
+			mu.Unlock()
+			go func() {
+				sc := ServeConn(snc, nil, nil, echoHandler)
+				mu.Lock()
+				servers = append(servers, sc)
+				mu.Unlock()
+			}()
+			return cnc, nil
+		}
+		cc, err := NewClient("passthrough:///idle", WithTransportCredentials(insecure.NewCredentials()),
+			WithContextDialer(dialer), WithIdleTimeout(time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() {
+			cc.Close()
+			mu.Lock()
+			defer mu.Unlock()
+			for _, sc := range servers {
+				sc.Close()
+				sc.Wait()
+			}
+		}()
+		if got := cc.GetState(); got != connectivity.Idle {
+			t.Fatalf("new channel %v", got)
+		}
+		call := func() {
+			t.Helper()
+			if reply, err := cc.Invoke(bg(), "/a/b", msg("x"), nil, nil, nil, nil); err != nil || string(reply) != "x" {
+				t.Fatalf("call: %q, %v", reply, err)
+			}
+		}
+		call()
+		time.Sleep(119 * time.Second)
+		synctest.Wait()
+		if got := cc.GetState(); got != connectivity.Ready {
+			t.Fatalf("state %v before two idle timeouts, want READY", got)
+		}
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		if got := cc.GetState(); got != connectivity.Idle {
+			t.Fatalf("state %v after two idle timeouts without calls, want IDLE", got)
+		}
+		mu.Lock()
+		for i, sc := range servers {
+			select {
+			case <-sc.Done():
+			default:
+				t.Errorf("server connection %d still open in idle mode", i)
+			}
+		}
+		mu.Unlock()
+		call()
+		mu.Lock()
+		n := dials
+		mu.Unlock()
+		if n != 2 || cc.GetState() != connectivity.Ready {
+			t.Fatalf("after idle: %d dials, state %v; want 2 and READY", n, cc.GetState())
 		}
 	})
 }
