@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"time"
 
 	"github.com/h2rpc/h2rpc/channel"
 	"github.com/h2rpc/h2rpc/channel/connectivity"
@@ -125,3 +126,10 @@ func WithReadBufferSize(n int) DialOption { return WithChannelOptions(channel.Wi
 // WithWriteBufferSize sets how many bytes may wait to be written before
 // senders wait for the connection to drain (default 256 KiB).
 func WithWriteBufferSize(n int) DialOption { return WithChannelOptions(channel.WithWriteBufferSize(n)) }
+
+// WithIdleTimeout sets how long a client without calls stays connected
+// before it closes its connections and stops resolving until the next
+// call (default 30 minutes; zero never idles).
+func WithIdleTimeout(d time.Duration) DialOption {
+	return WithChannelOptions(channel.WithIdleTimeout(d))
+}
