@@ -2,8 +2,9 @@ package channel
 
 import (
 	"context"
-	"sync"
+	"errors"
 	"net"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -132,6 +133,47 @@ func TestIdleMode(t *testing.T) {
 		mu.Unlock()
 		if n != 2 || cc.GetState() != connectivity.Ready {
 			t.Fatalf("after idle: %d dials, state %v; want 2 and READY", n, cc.GetState())
+		}
+	})
+}
+
+// TestReconnectBackoff: a subchannel whose connections fail waits gRPC's
+// backoff between attempts: 1 s, then ×1.6 each time, ±20 %, on the
+// bubble's clock.
+func TestReconnectBackoff(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		var at []time.Duration
+		start := time.Now()
+		dialer := func(ctx context.Context, addr string) (net.Conn, error) {
+			mu.Lock()
+			at = append(at, time.Since(start))
+			mu.Unlock()
+			return nil, errors.New("down on purpose")
+		}
+		cc, err := NewClient("passthrough:///down", WithTransportCredentials(insecure.NewCredentials()), WithContextDialer(dialer))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cc.Close()
+		cc.Connect()
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		// Attempts at 0, then after 1 s, 1.6 s, 2.56 s, 4.096 s (each ±20 %).
+		want := []time.Duration{time.Second, 1600 * time.Millisecond, 2560 * time.Millisecond, 4096 * time.Millisecond}
+		if len(at) < len(want)+1 {
+			t.Fatalf("attempts at %v, want at least %d", at, len(want)+1)
+		}
+		if at[0] != 0 {
+			t.Errorf("first attempt at %v, want at once", at[0])
+		}
+		for i, w := range want {
+			gap := at[i+1] - at[i]
+			if gap < w*8/10 || gap > w*12/10 {
+				t.Errorf("gap %d is %v, want %v ± 20 %% (attempts %v)", i+1, gap, w, at)
+			}
 		}
 	})
 }
