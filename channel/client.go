@@ -382,12 +382,21 @@ func (cc *ClientConn) exitIdle() {
 
 func (cc *ClientConn) callStarted() {
 	cc.active.Add(1)
-	cc.activity.Store(true)
+	cc.noteActivity()
 }
 
 func (cc *ClientConn) callEnded() {
 	cc.active.Add(-1)
-	cc.activity.Store(true)
+	cc.noteActivity()
+}
+
+// noteActivity marks the channel active; it writes the shared flag only
+// when it is not set already, so that busy channels' calls do not contend
+// on it.
+func (cc *ClientConn) noteActivity() {
+	if !cc.activity.Load() {
+		cc.activity.Store(true)
+	}
 }
 
 // checkIdle runs every idle timeout while the channel is active: a
