@@ -76,6 +76,17 @@ func nextPing(ch <-chan event) (event, bool) {
 	}
 }
 
+// awaitClosed waits for c to close, failing the test if it is still open
+// after a day of the bubble's time.
+func awaitClosed(t *testing.T, c *Conn) {
+	t.Helper()
+	select {
+	case <-c.Done():
+	case <-time.After(24 * time.Hour):
+		t.Fatal("connection still open after 24h")
+	}
+}
+
 // TestKeepaliveClientPingAndTimeout (gRFC A8): with nothing read for
 // KeepaliveTime the client sends a PING, and with nothing read for
 // KeepaliveTimeout after it the connection closes, exactly then, with
@@ -89,7 +100,7 @@ func TestKeepaliveClientPingAndTimeout(t *testing.T) {
 		if !ok || e.at != 10*time.Second || e.ping != keepalivePingData {
 			t.Fatalf("first PING %+v (ok %v), want one at 10s", e, ok)
 		}
-		<-cli.Done()
+		awaitClosed(t, cli)
 		if got := time.Since(start); got != 13*time.Second {
 			t.Errorf("closed at %v, want 13s", got)
 		}
@@ -202,7 +213,7 @@ func TestKeepaliveServerPing(t *testing.T) {
 		if !ok || e.at != 2*time.Hour {
 			t.Fatalf("PING at %v (ok %v), want 2h", e.at, ok)
 		}
-		<-srv.Done()
+		awaitClosed(t, srv)
 		if got := time.Since(start); got != 2*time.Hour+20*time.Second || !errors.Is(srv.Err(), ErrKeepaliveTimeout) {
 			t.Errorf("closed at %v with %v, want 2h0m20s and ErrKeepaliveTimeout", got, srv.Err())
 		}
@@ -250,7 +261,7 @@ func TestMaxConnectionIdle(t *testing.T) {
 		time.Sleep(100 * time.Second) // the handler runs from 20s to 120s
 		close(release)
 		expectGracefulGoAway(t, p, ch, 150*time.Second, "max_idle", 1)
-		<-srv.Done()
+		awaitClosed(t, srv)
 		if got := time.Since(start); got != 150*time.Second {
 			t.Errorf("closed at %v, want 150s", got)
 		}
@@ -287,7 +298,7 @@ func TestMaxConnectionAge(t *testing.T) {
 			t.Fatalf("age %v, want within 10%% of %v", at, age)
 		}
 		expectGracefulGoAway(t, p, ch, at, "max_age", 1)
-		<-srv.Done()
+		awaitClosed(t, srv)
 		if got := time.Since(start); got != at+grace {
 			t.Errorf("closed at %v, want %v", got, at+grace)
 		}
@@ -305,7 +316,7 @@ func TestMaxConnectionAgeNoStreams(t *testing.T) {
 		at := srv.ka.ageAt.Sub(start)
 		srv.ka.mu.Unlock()
 		expectGracefulGoAway(t, p, ch, at, "max_age", 0)
-		<-srv.Done()
+		awaitClosed(t, srv)
 		if got := time.Since(start); got != at {
 			t.Errorf("closed at %v, want %v", got, at)
 		}
