@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/h2rpc/h2rpc/frame"
@@ -65,6 +66,71 @@ type Config struct {
 	// WriteBufferSize is how many bytes may wait to be written before
 	// writers wait for the connection to drain (default 256 KiB).
 	WriteBufferSize int
+
+	// KeepaliveTime is how long the connection may go without reading a
+	// frame before we send a PING to check that the peer is still there
+	// (gRFC A8 for clients, A9 for servers). Zero sends no keepalive
+	// pings.
+	KeepaliveTime time.Duration
+	// KeepaliveTimeout is how long, after a keepalive PING, we wait for
+	// any frame from the peer before closing the connection. Default 20s.
+	KeepaliveTimeout time.Duration
+	// KeepalivePermitWithoutStream lets a client send keepalive pings
+	// while it has no stream open; without it a client with no streams
+	// sends none. A server pings whatever its streams.
+	KeepalivePermitWithoutStream bool
+	// MaxConnectionIdle (server) is how long a connection may run no
+	// handler before it is closed gracefully with GOAWAY NO_ERROR and
+	// debug data "max_idle". Zero means no limit.
+	MaxConnectionIdle time.Duration
+	// MaxConnectionAge (server) is how long a connection may live, give or
+	// take a random 10 % chosen per connection, before it is closed
+	// gracefully with GOAWAY NO_ERROR and debug data "max_age". Zero means
+	// no limit.
+	MaxConnectionAge time.Duration
+	// MaxConnectionAgeGrace (server) is how long the streams of a
+	// connection past MaxConnectionAge may take to finish before the
+	// connection is closed at once. Zero means no limit.
+	MaxConnectionAgeGrace time.Duration
+	// PingPolicyMinTime (server) is the shortest interval between the
+	// client's PINGs that does not count against it: a PING sooner than
+	// that after the previous one, or one while no stream is open (unless
+	// PingPolicyPermitWithoutStream; then it must be two hours after the
+	// previous one), is a strike, and the third strike closes the
+	// connection with GOAWAY ENHANCE_YOUR_CALM and debug data
+	// "too_many_pings". Strikes are forgiven once we have sent data or the
+	// client has opened a stream since its previous PING. Zero applies no
+	// policy (OverheadBudget still limits PING floods).
+	PingPolicyMinTime time.Duration
+	// PingPolicyPermitWithoutStream lets a client ping at PingPolicyMinTime
+	// while it has no stream open.
+	PingPolicyPermitWithoutStream bool
+}
+
+// Validate reports a configuration that cannot be used: a negative
+// keepalive or connection age duration. NewClientConn returns its error;
+// a server connection with such a configuration closes at once with
+// GOAWAY INTERNAL_ERROR carrying it.
+func (c *Config) Validate() error {
+	if c == nil {
+		return nil
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"KeepaliveTime", c.KeepaliveTime},
+		{"KeepaliveTimeout", c.KeepaliveTimeout},
+		{"MaxConnectionIdle", c.MaxConnectionIdle},
+		{"MaxConnectionAge", c.MaxConnectionAge},
+		{"MaxConnectionAgeGrace", c.MaxConnectionAgeGrace},
+		{"PingPolicyMinTime", c.PingPolicyMinTime},
+	} {
+		if d.v < 0 {
+			return fmt.Errorf("stream: invalid Config: %s is negative (%v)", d.name, d.v)
+		}
+	}
+	return nil
 }
 
 func (c *Config) withDefaults() Config {
@@ -99,6 +165,9 @@ func (c *Config) withDefaults() Config {
 	}
 	if d.OverheadBudget == 0 {
 		d.OverheadBudget = 1000
+	}
+	if d.KeepaliveTimeout == 0 {
+		d.KeepaliveTimeout = 20 * time.Second
 	}
 	if d.MaxBlockedSendBytes == 0 {
 		d.MaxBlockedSendBytes = 64 << 20

@@ -105,6 +105,7 @@ type Conn struct {
 	drainCh      chan struct{} // closed once draining; made by Draining
 	drainFlag    atomic.Bool   // draining, for readers without c.mu
 	failed       atomic.Bool   // err is set; read by the reader per frame
+	ka           keepalive     // keepalive, connection age and ping policy (keepalive.go)
 }
 
 // headerBlock is the state of a header block spread over HEADERS and
@@ -123,6 +124,9 @@ func NewServerConn(nc net.Conn, cfg *Config, h Handler) *Conn {
 	c := newConn(nc, Server, cfg)
 	c.handler = h
 	c.start(nil)
+	if err := cfg.Validate(); err != nil {
+		c.fail(&frame.ConnError{Code: frame.ErrCodeInternal, Reason: err.Error()}, false)
+	}
 	return c
 }
 
@@ -130,6 +134,10 @@ func NewServerConn(nc net.Conn, cfg *Config, h Handler) *Conn {
 // TLS, already through the handshake with ALPN "h2"): it sends the preface
 // and our SETTINGS and reads frames on a new goroutine.
 func NewClientConn(nc net.Conn, cfg *Config) (*Conn, error) {
+	if err := cfg.Validate(); err != nil {
+		nc.Close()
+		return nil, err
+	}
 	c := newConn(nc, Client, cfg)
 	c.nextID = 1
 	if err := c.start([]byte(frame.ClientPreface)); err != nil {
@@ -191,6 +199,7 @@ func (c *Conn) start(preface []byte) error {
 	c.pending = append(c.pending, ours)
 	c.timer = time.AfterFunc(c.cfg.SettingsTimeout, c.settingsTimeout)
 	c.mu.Unlock()
+	c.startKeepalive()
 	// Read before our first write finishes: on a synchronous transport
 	// (net.Pipe) both ends write their preface at once and each write waits
 	// for the other end to read. What the reader writes (a SETTINGS ACK)
@@ -232,13 +241,6 @@ func (c *Conn) Draining() <-chan struct{} {
 	return c.drainCh
 }
 
-// GoAway returns the GOAWAY the peer sent, or nil.
-func (c *Conn) GoAway() *GoAwayError {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.goAway
-}
-
 // IsDraining reports, without taking a lock, whether the connection
 // takes no new streams (see Draining).
 func (c *Conn) IsDraining() bool { return c.drainFlag.Load() }
@@ -274,13 +276,17 @@ func (c *Conn) Close() error {
 // last stream ID (RFC 9113 §6.8), so no stream in flight is lost; a client
 // announces GOAWAY and opens no more streams. Streams in progress finish;
 // when none is left, or ctx ends, the connection closes.
-func (c *Conn) Shutdown(ctx context.Context) error {
+func (c *Conn) Shutdown(ctx context.Context) error { return c.shutdown(ctx, nil) }
+
+// shutdown is Shutdown with the debug data of its GOAWAY frames.
+func (c *Conn) shutdown(ctx context.Context, debug []byte) error {
 	c.mu.Lock()
 	if c.err != nil || c.goAwaySent {
 		c.mu.Unlock()
 	} else {
 		c.goAwaySent = true
 		c.drainLocked()
+		c.ka.debug = debug
 		last := uint32(0)
 		if c.role == Server {
 			last = maxStreamID
@@ -288,7 +294,7 @@ func (c *Conn) Shutdown(ctx context.Context) error {
 		c.goAwayID = last
 		c.mu.Unlock()
 		buf := c.w.Start()
-		buf = frame.AppendGoAway(buf, last, frame.ErrCodeNo, nil)
+		buf = frame.AppendGoAway(buf, last, frame.ErrCodeNo, debug)
 		if c.role == Server {
 			buf = frame.AppendPing(buf, false, shutdownPingData)
 		}
@@ -406,6 +412,7 @@ func (c *Conn) readFrames() error {
 			first = false
 		}
 		if err == nil {
+			c.noteRead()
 			err = c.handle(f)
 		} else if se, ok := err.(*frame.StreamError); ok && f != nil {
 			err = c.handleInvalid(f, se)
@@ -617,6 +624,9 @@ func (c *Conn) onSettings(f *frame.Frame) error {
 
 func (c *Conn) onPing(f *frame.Frame) error {
 	if !f.IsAck() {
+		if err := c.pingPolicy(); err != nil {
+			return err
+		}
 		// A PING while we send data is the peer measuring its bandwidth
 		// (BDP estimation); one while nothing flows is overhead.
 		if mark := c.dataWrites.Load(); mark == c.pingDataMark {
@@ -640,11 +650,11 @@ func (c *Conn) onPing(f *frame.Frame) error {
 			return nil
 		}
 		c.goAwayID = c.lastPeerID
-		last := c.lastPeerID
+		last, debug := c.lastPeerID, c.ka.debug
 		c.sendCond.Broadcast()
 		c.mu.Unlock()
 		buf := c.w.Start()
-		buf = frame.AppendGoAway(buf, last, frame.ErrCodeNo, nil)
+		buf = frame.AppendGoAway(buf, last, frame.ErrCodeNo, debug)
 		return c.w.Finish(buf, frame.FlushAsync)
 	}
 	return nil
@@ -799,6 +809,7 @@ func (c *Conn) fail(err error, fromReader bool) {
 	close(c.done)
 	c.sendCond.Broadcast()
 	c.mu.Unlock()
+	c.stopKeepalive()
 
 	if sendGoAway {
 		timeout := c.cfg.WriteTimeout

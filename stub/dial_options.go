@@ -6,6 +6,7 @@ import (
 
 	"github.com/h2rpc/h2rpc/channel"
 	"github.com/h2rpc/h2rpc/channel/credentials"
+	"github.com/h2rpc/h2rpc/channel/keepalive"
 )
 
 // DialOption configures a ClientConn.
@@ -37,6 +38,13 @@ func WithContextDialer(f func(ctx context.Context, addr string) (net.Conn, error
 
 // WithUserAgent puts ua before the library's own user agent.
 func WithUserAgent(ua string) DialOption { return WithChannelOptions(channel.WithUserAgent(ua)) }
+
+// WithKeepaliveParams makes the client ping its connections as kp says
+// (gRFC A8); see keepalive.ClientParameters. Time is raised to at least 10
+// seconds, as in grpc-go.
+func WithKeepaliveParams(kp keepalive.ClientParameters) DialOption {
+	return WithChannelOptions(channel.WithKeepaliveParams(kp))
+}
 
 // WithChannelOptions passes options to the channel layer beneath, for what
 // stub has no option of its own (connection settings, default compressor).

@@ -85,6 +85,7 @@ func NewServer(opts ...ServerOption) *Server {
 	s.cfg.Conn.MaxConcurrentStreams = s.opts.maxStreams
 	s.cfg.Conn.OverheadBudget = s.opts.floodBudget
 	s.cfg.Conn.MaxBlockedSendBytes = s.opts.blockedPerConn
+	s.opts.setKeepalive(&s.cfg.Conn)
 	switch total := s.opts.blockedTotal; {
 	case total == 0:
 		s.cfg.Conn.SendBudget = stream.NewBudget(defaultBlockedTotal)

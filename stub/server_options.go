@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/h2rpc/h2rpc/channel/credentials"
+	"github.com/h2rpc/h2rpc/channel/keepalive"
+	"github.com/h2rpc/h2rpc/stream"
 )
 
 // ServerOption configures a Server.
@@ -23,6 +25,8 @@ type serverOptions struct {
 	blockedPerConn int
 	blockedTotal   int64
 	tuning         []func(*Server) // connection settings, applied in order
+	keepalive      keepalive.ServerParameters
+	enforcement    keepalive.EnforcementPolicy
 }
 
 // Creds secures the server's connections with c, e.g.
@@ -112,4 +116,51 @@ func FloodBudget(n int) ServerOption {
 // Zero keeps the default, negative means no limit.
 func MaxBlockedSendBytes(perConn int, total int64) ServerOption {
 	return func(o *serverOptions) { o.blockedPerConn, o.blockedTotal = perConn, total }
+}
+
+// KeepaliveParams sets how the server pings idle clients and how long its
+// connections may live and idle (gRFC A9); see keepalive.ServerParameters
+// for the defaults and the limits. A positive Time below one second is
+// raised to one second, as in grpc-go.
+func KeepaliveParams(kp keepalive.ServerParameters) ServerOption {
+	if kp.Time > 0 && kp.Time < minServerKeepaliveTime {
+		kp.Time = minServerKeepaliveTime
+	}
+	return func(o *serverOptions) { o.keepalive = kp }
+}
+
+// KeepaliveEnforcementPolicy sets which client pings the server accepts
+// (gRFC A8); without it the server applies keepalive.EnforcementPolicy's
+// defaults. A client that breaks the policy is sent GOAWAY
+// ENHANCE_YOUR_CALM "too_many_pings" and disconnected.
+func KeepaliveEnforcementPolicy(ep keepalive.EnforcementPolicy) ServerOption {
+	return func(o *serverOptions) { o.enforcement = ep }
+}
+
+// The defaults of keepalive.ServerParameters and EnforcementPolicy, and
+// the shortest server ping interval.
+const (
+	defaultServerKeepaliveTime = 2 * time.Hour
+	defaultPingPolicyMinTime   = 5 * time.Minute
+	minServerKeepaliveTime     = time.Second
+)
+
+// setKeepalive copies the keepalive options into a connection
+// configuration, with their defaults; negative durations pass through for
+// stream.Config.Validate to refuse.
+func (o *serverOptions) setKeepalive(c *stream.Config) {
+	kp, ep := o.keepalive, o.enforcement
+	c.KeepaliveTime = kp.Time
+	if kp.Time == 0 {
+		c.KeepaliveTime = defaultServerKeepaliveTime
+	}
+	c.KeepaliveTimeout = kp.Timeout
+	c.MaxConnectionIdle = kp.MaxConnectionIdle
+	c.MaxConnectionAge = kp.MaxConnectionAge
+	c.MaxConnectionAgeGrace = kp.MaxConnectionAgeGrace
+	c.PingPolicyMinTime = ep.MinTime
+	if ep.MinTime == 0 {
+		c.PingPolicyMinTime = defaultPingPolicyMinTime
+	}
+	c.PingPolicyPermitWithoutStream = ep.PermitWithoutStream
 }

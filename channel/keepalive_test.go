@@ -1,0 +1,91 @@
+package channel
+
+import (
+	"context"
+	"net"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/h2rpc/h2rpc/channel/codes"
+	"github.com/h2rpc/h2rpc/channel/credentials/insecure"
+	"github.com/h2rpc/h2rpc/channel/keepalive"
+	"github.com/h2rpc/h2rpc/channel/status"
+	"github.com/h2rpc/h2rpc/frame/frametest"
+	"github.com/h2rpc/h2rpc/stream"
+)
+
+// TestWithKeepaliveParams: the option fills the connection configuration,
+// raising Time to 10 s as grpc-go does, and keeps what WithConnConfig set
+// before it.
+func TestWithKeepaliveParams(t *testing.T) {
+	for _, tc := range []struct {
+		in       keepalive.ClientParameters
+		wantTime time.Duration
+	}{
+		{keepalive.ClientParameters{}, 10 * time.Second},
+		{keepalive.ClientParameters{Time: -time.Minute}, 10 * time.Second},
+		{keepalive.ClientParameters{Time: 9 * time.Second}, 10 * time.Second},
+		{keepalive.ClientParameters{Time: time.Minute, Timeout: time.Second, PermitWithoutStream: true}, time.Minute},
+	} {
+		var o dialOptions
+		WithConnConfig(stream.Config{MaxConcurrentStreams: 7})(&o)
+		WithKeepaliveParams(tc.in)(&o)
+		c := o.connCfg
+		if c.KeepaliveTime != tc.wantTime || c.KeepaliveTimeout != tc.in.Timeout || c.KeepalivePermitWithoutStream != tc.in.PermitWithoutStream || c.MaxConcurrentStreams != 7 {
+			t.Errorf("%+v: config %+v", tc.in, c)
+		}
+	}
+}
+
+// TestKeepaliveTimeoutFailsCallsUnavailable: a server that stops answering
+// fails the call in progress with UNAVAILABLE, saying the keepalive ping
+// was not acknowledged, at Time+Timeout.
+func TestKeepaliveTimeoutFailsCallsUnavailable(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cnc, snc := net.Pipe()
+		p := frametest.NewPeer(snc)
+		p.Timeout = time.Hour
+		go func() {
+			if p.Handshake(false) != nil {
+				return
+			}
+			for { // reads everything, answers nothing
+				if _, err := p.ReadFrame(); err != nil {
+					return
+				}
+			}
+		}()
+		cc, err := NewClient("passthrough:///x",
+			WithTransportCredentials(insecure.NewCredentials()),
+			WithContextDialer(func(context.Context, string) (net.Conn, error) { return cnc, nil }),
+			WithKeepaliveParams(keepalive.ClientParameters{Time: time.Minute, Timeout: 5 * time.Second}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { cc.Close(); snc.Close() }()
+		start := time.Now()
+		_, err = cc.Invoke(bg(), "/a/b", msg("x"), nil, nil, nil, nil)
+		if got := time.Since(start); got != time.Minute+5*time.Second {
+			t.Errorf("call failed after %v, want 1m5s", got)
+		}
+		if status.Code(err) != codes.Unavailable || !strings.Contains(err.Error(), "keepalive ping not acknowledged") {
+			t.Errorf("call error %v, want UNAVAILABLE keepalive ping not acknowledged", err)
+		}
+	})
+}
+
+// TestKeepaliveNegativeTimeout: a negative Timeout is refused by every
+// connection attempt, with an error that names it.
+func TestKeepaliveNegativeTimeout(t *testing.T) {
+	cc := newTestClient(t, "127.0.0.1:1", WithContextDialer(func(context.Context, string) (net.Conn, error) {
+		a, b := net.Pipe()
+		go func() { b.Close() }()
+		return a, nil
+	}), WithKeepaliveParams(keepalive.ClientParameters{Timeout: -time.Second}))
+	_, err := cc.Invoke(bg(), "/a/b", msg("x"), nil, nil, nil, nil)
+	if status.Code(err) != codes.Unavailable || !strings.Contains(err.Error(), "KeepaliveTimeout is negative") {
+		t.Errorf("call error %v", err)
+	}
+}
