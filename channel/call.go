@@ -214,6 +214,12 @@ func (cs *ClientStream) open(conn *stream.Conn, endStream, flush bool) error {
 	}
 	st, err := conn.OpenStream(cs.ctx, fields, endStream, flush)
 	if err != nil {
+		var ce *stream.ConnError
+		if errors.As(err, &ce) {
+			// The connection ended before the stream could open (after a
+			// GOAWAY, say): nothing was sent.
+			return notSentError{err}
+		}
 		return err
 	}
 	cs.conn, cs.st = conn, st

@@ -189,9 +189,10 @@ type ClientConn struct {
 	closed   bool
 	res      resolver.Resolver
 	subConns map[*subConn]struct{}
-	lastErr  error       // the last connection error, for fail-fast calls
-	idle     *time.Timer // looks for idleness every idle timeout
-	gen      uint64      // counts entries into and exits from idle mode
+	lastErr  error         // the last connection error, for fail-fast calls
+	idle     *time.Timer   // looks for idleness every idle timeout
+	kaTime   time.Duration // keepalive time of new connections
+	gen      uint64        // counts entries into and exits from idle mode
 	wg       sync.WaitGroup
 
 	// Owned by the serializer.
@@ -256,6 +257,10 @@ func NewClient(target string, opts ...DialOption) (*ClientConn, error) {
 	fillBackoff(&cc.opts.backoff)
 	if cc.opts.minConnect <= 0 {
 		cc.opts.minConnect = minConnectTimeout
+	}
+	cc.kaTime = cc.opts.connCfg.KeepaliveTime
+	if err := cc.opts.connCfg.Validate(); err != nil {
+		return nil, fmt.Errorf("grpc: %w", err)
 	}
 	cc.ser = newSerializer()
 	cc.picker.Store(&pickerState{changed: make(chan struct{})})
@@ -639,5 +644,22 @@ func (cc *ClientConn) dial(ctx context.Context, addr resolver.Address) (*stream.
 		return nil, err
 	}
 	cfg := cc.opts.connCfg
+	cc.mu.Lock()
+	cfg.KeepaliveTime = cc.kaTime
+	cc.mu.Unlock()
 	return stream.NewClientConn(nc, &cfg)
+}
+
+// connEnded learns from a connection that is going away: a server that sent
+// GOAWAY "too_many_pings" gets keepalive pings half as often on the
+// channel's next connections (gRFC A8).
+func (cc *ClientConn) connEnded(c *stream.Conn) {
+	if !c.PeerGoAway().TooManyPings() {
+		return
+	}
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if t := cc.kaTime; t > 0 && 2*t > t {
+		cc.kaTime = 2 * t
+	}
 }

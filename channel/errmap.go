@@ -109,9 +109,19 @@ func isStatusError(err error) bool {
 	return errors.As(err, &se)
 }
 
+// notSentError is an error of a call that never left the client: its
+// stream could not be opened.
+type notSentError struct{ err error }
+
+func (e notSentError) Error() string { return e.err.Error() }
+func (e notSentError) Unwrap() error { return e.err }
+
 // retryable reports whether a failed attempt was certainly not processed
 // by the server, so it may be sent again on another connection.
 func retryable(err error) bool {
+	if errors.As(err, new(notSentError)) {
+		return true
+	}
 	var re *stream.ResetError
 	if errors.As(err, &re) {
 		return re.Remote && re.Code == frame.ErrCodeRefusedStream

@@ -13,7 +13,9 @@ import (
 	"github.com/h2rpc/h2rpc/channel/keepalive"
 	"github.com/h2rpc/h2rpc/channel/status"
 	"github.com/h2rpc/h2rpc/frame/frametest"
+	"github.com/h2rpc/h2rpc/internal/leakcheck"
 	"github.com/h2rpc/h2rpc/stream"
+	"golang.org/x/net/http2"
 )
 
 // TestWithKeepaliveParams: the option fills the connection configuration,
@@ -79,13 +81,53 @@ func TestKeepaliveTimeoutFailsCallsUnavailable(t *testing.T) {
 // TestKeepaliveNegativeTimeout: a negative Timeout is refused by every
 // connection attempt, with an error that names it.
 func TestKeepaliveNegativeTimeout(t *testing.T) {
-	cc := newTestClient(t, "127.0.0.1:1", WithContextDialer(func(context.Context, string) (net.Conn, error) {
-		a, b := net.Pipe()
-		go func() { b.Close() }()
-		return a, nil
-	}), WithKeepaliveParams(keepalive.ClientParameters{Timeout: -time.Second}))
-	_, err := cc.Invoke(bg(), "/a/b", msg("x"), nil, nil, nil, nil)
-	if status.Code(err) != codes.Unavailable || !strings.Contains(err.Error(), "KeepaliveTimeout is negative") {
-		t.Errorf("call error %v", err)
+	// Keepalive values out of range are a clear error from NewClient.
+	_, err := NewClient("127.0.0.1:1", WithTransportCredentials(insecure.NewCredentials()),
+		WithKeepaliveParams(keepalive.ClientParameters{Timeout: -time.Second}))
+	if err == nil || !strings.Contains(err.Error(), "KeepaliveTimeout is negative") {
+		t.Errorf("NewClient error %v", err)
+	}
+}
+
+// TestTooManyPingsDoublesKeepalive: after a server's GOAWAY
+// ENHANCE_YOUR_CALM "too_many_pings", the channel's next connections ping
+// half as often (gRFC A8).
+func TestTooManyPingsDoublesKeepalive(t *testing.T) {
+	leakcheck.Check(t)
+	served := make(chan struct{}, 4)
+	dialer := func(ctx context.Context, addr string) (net.Conn, error) {
+		cnc, snc := net.Pipe()
+		go func() {
+			defer snc.Close()
+			p := frametest.NewPeer(snc)
+			if p.Handshake(false) != nil {
+				return
+			}
+			p.WriteGoAway(0, http2.ErrCodeEnhanceYourCalm, []byte("too_many_pings"))
+			served <- struct{}{}
+			for {
+				if _, err := p.ReadFrame(); err != nil {
+					return
+				}
+			}
+		}()
+		return cnc, nil
+	}
+	cc := newTestClient(t, "passthrough:///pings", WithContextDialer(dialer),
+		WithKeepaliveParams(keepalive.ClientParameters{Time: 10 * time.Second}))
+	cc.Connect()
+	within(t, "GOAWAY", served)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		cc.mu.Lock()
+		got := cc.kaTime
+		cc.mu.Unlock()
+		if got == 20*time.Second {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("keepalive time %v after too_many_pings, want 20s", got)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }

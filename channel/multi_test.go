@@ -18,6 +18,7 @@ import (
 	"github.com/h2rpc/h2rpc/channel/resolver"
 	"github.com/h2rpc/h2rpc/channel/status"
 	"github.com/h2rpc/h2rpc/internal/leakcheck"
+	"github.com/h2rpc/h2rpc/stream"
 )
 
 // staticResolver serves a test's scheme with the addresses it is given,
@@ -377,5 +378,135 @@ func TestBadServiceConfig(t *testing.T) {
 	if _, err := NewClient("localhost:1", WithTransportCredentials(insecure.NewCredentials()),
 		WithDefaultServiceConfig(`{"loadBalancingConfig": [{"no_such_policy": {}}, {"round_robin": {}}]}`)); err != nil {
 		t.Errorf("the first supported policy should win: %v", err)
+	}
+}
+
+// stallProxy forwards TCP to a server until stall is called; then it keeps
+// every connection open and forwards nothing more, as a server that hangs
+// (or a network that drops everything) would.
+type stallProxy struct {
+	ln      net.Listener
+	stalled atomic.Bool
+	mu      sync.Mutex
+	conns   []net.Conn
+	wg      sync.WaitGroup
+}
+
+func newStallProxy(t *testing.T, target string) *stallProxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &stallProxy{ln: ln}
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, c, s)
+			p.mu.Unlock()
+			p.wg.Add(2)
+			go p.pipe(c, s)
+			go p.pipe(s, c)
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		p.mu.Lock()
+		for _, c := range p.conns {
+			c.Close()
+		}
+		p.mu.Unlock()
+		p.wg.Wait()
+	})
+	return p
+}
+
+func (p *stallProxy) pipe(dst, src net.Conn) {
+	defer p.wg.Done()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if err != nil {
+			return
+		}
+		if p.stalled.Load() {
+			continue // swallowed
+		}
+		if _, err := dst.Write(buf[:n]); err != nil {
+			return
+		}
+	}
+}
+
+// TestKeepaliveFindsSilentServer: a server that stops answering while its
+// TCP connection stays open is found out by keepalive within Time +
+// Timeout (plus a second); its call fails UNAVAILABLE and new calls go to
+// the other server.
+func TestKeepaliveFindsSilentServer(t *testing.T) {
+	leakcheck.Check(t)
+	const kaTime, kaTimeout = 300 * time.Millisecond, 300 * time.Millisecond
+	slow := startServer(t, nil, func(ss *ServerStream) {
+		<-ss.Done() // holds the call until the connection goes
+	})
+	other := namedServer(t, "other", 0)
+	proxy := newStallProxy(t, slow.addr())
+	r := &staticResolver{scheme: "static", addrs: []string{proxy.ln.Addr().String(), other.addr()}}
+	cc, err := NewClient("static:///ka", WithTransportCredentials(insecure.NewCredentials()), WithResolvers(r),
+		WithDefaultServiceConfig(`{"loadBalancingConfig": [{"round_robin": {}}]}`),
+		// Below the 10 s that WithKeepaliveParams allows users, for a
+		// fast test.
+		WithConnConfig(stream.Config{KeepaliveTime: kaTime, KeepaliveTimeout: kaTimeout, KeepalivePermitWithoutStream: true}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	// Find a call that lands on the proxied server: it blocks.
+	var held chan error
+	for i := 0; i < 10 && held == nil; i++ {
+		ch := make(chan error, 1)
+		go func() {
+			_, err := cc.Invoke(bg(), "/a/b", msg("x"), nil, &CallOptions{WaitForReady: true}, nil, nil)
+			ch <- err
+		}()
+		select {
+		case err := <-ch:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(100 * time.Millisecond):
+			held = ch
+		}
+	}
+	if held == nil {
+		t.Fatal("no call reached the proxied server")
+	}
+	proxy.stalled.Store(true)
+	start := time.Now()
+	select {
+	case err := <-held:
+		wantCode(t, err, codes.Unavailable)
+		if took, limit := time.Since(start), kaTime+kaTimeout+time.Second; took > limit {
+			t.Errorf("found after %v, want within %v", took, limit)
+		}
+	case <-time.After(kaTime + kaTimeout + 3*time.Second):
+		t.Fatal("the silent server was not found out")
+	}
+	for range 20 {
+		ctx, cancel := context.WithTimeout(bg(), 2*time.Second)
+		reply, err := cc.Invoke(ctx, "/a/b", msg("x"), nil, nil, nil, nil)
+		cancel()
+		if err != nil || string(reply) != "other" {
+			t.Fatalf("after: %q, %v; want every call on the other server", reply, err)
+		}
 	}
 }

@@ -127,6 +127,8 @@ func (sc *subConn) watch(c *stream.Conn) {
 	case <-c.Draining():
 	case <-c.Done():
 	}
+	// Before the balancer hears of it and reconnects.
+	sc.cc.connEnded(c)
 	sc.mu.Lock()
 	if sc.conn == c {
 		sc.conn = nil
