@@ -25,7 +25,7 @@ var ErrBadPreface = errors.New("http2: bad connection preface")
 type Reader struct {
 	r            io.Reader
 	maxFrameSize uint32
-	chunk        int // size of the pooled read buffer; 0 for readChunk
+	chunk        int     // size of the pooled read buffer; 0 for readChunk
 	cur          []byte  // inline[:] or *buf, at full length; nil while idle
 	buf          *[]byte // pooled; nil unless cur is pooled
 	start, end   int     // unread bytes are cur[start:end]
