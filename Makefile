@@ -48,8 +48,16 @@ build: ## Build the h2rpc command into bin/.
 run: build tools ## One helloworld call through h2rpc, then h2spec's full suite against the server.
 	$(GO) build -o $(BIN)/greeter_server ./examples/helloworld/greeter_server
 	$(GO) build -o $(BIN)/greeter_client ./examples/helloworld/greeter_client
-	@./scripts/helloworld.sh $(BIN)/greeter_server $(BIN)/greeter_client
+	@./scripts/example.sh $(BIN)/greeter_server $(BIN)/greeter_client --name h2rpc
 	@./scripts/h2spec.sh $(BIN)/h2rpc $(TOOLS)/bin/h2spec verbose
+
+.PHONY: examples
+examples: ## Build the example commands and run them: a helloworld call, and the route guide's four kinds of call.
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/ ./examples/helloworld/greeter_server ./examples/helloworld/greeter_client \
+		./examples/route_guide/route_guide_server ./examples/route_guide/route_guide_client
+	@./scripts/example.sh $(BIN)/greeter_server $(BIN)/greeter_client --name h2rpc
+	@./scripts/example.sh $(BIN)/route_guide_server $(BIN)/route_guide_client
 
 .PHONY: tools
 tools: $(TOOLS)/bin/h2spec $(TOOLS)/bin/staticcheck ## Install pinned external tools into .tools/bin.
@@ -105,7 +113,7 @@ check-generate: protoc-plugins ## Fail when checked-in generated code differs fr
 	@./scripts/generate.sh --check
 
 .PHONY: test
-test: tools check-generate vet lint unit soak-smoke fuzz-smoke bench-smoke bench-grpcgo-smoke h2spec interop ## Run every check that CI runs.
+test: tools check-generate vet lint unit examples soak-smoke fuzz-smoke bench-smoke bench-grpcgo-smoke h2spec interop ## Run every check that CI runs.
 
 .PHONY: vet
 vet: ## gofmt and go vet.
