@@ -73,9 +73,10 @@ $(TOOLS)/bin/staticcheck: tools/go.mod tools/go.sum
 # The .proto compilers of `make generate`, one rule: a file that declares
 # `edition = "..."` is compiled by buf, a file that declares `syntax =
 # "proto2"` or `"proto3"` (or nothing) by protoc. Debian's protoc (3.21)
-# predates editions; buf is pinned, with its checksums, by tools/npm/package.json
-# and package-lock.json, and installed from npm into .tools/npm (.tools/bin/buf
-# links to it). Both compilers feed the same plugins.
+# predates editions. buf (1.75.0) is pinned, with its checksums, by
+# tools/npm/package.json and package-lock.json, and installed from npm into
+# .tools/npm (.tools/bin/buf links to it). Both compilers feed the same
+# plugins.
 .PHONY: protoc
 protoc: ## Install protoc (Debian's protobuf-compiler) when it is missing.
 	@command -v protoc >/dev/null || { \
@@ -86,7 +87,9 @@ protoc: ## Install protoc (Debian's protobuf-compiler) when it is missing.
 buf: $(TOOLS)/bin/buf ## Install buf (pinned by tools/npm) into .tools, for .proto files that declare an edition.
 
 $(TOOLS)/bin/buf: tools/npm/package.json tools/npm/package-lock.json
-	@command -v npm >/dev/null || { echo "buf: npm missing; install Node.js and npm (Debian: apt-get install npm)" >&2; exit 1; }
+	@command -v npm >/dev/null || { \
+		sudo=; if [ "$$(id -u)" != 0 ] && command -v sudo >/dev/null; then sudo=sudo; fi; \
+		$$sudo apt-get update && $$sudo apt-get install -y npm; }
 	@mkdir -p $(TOOLS)/npm $(TOOLS)/bin
 	cp tools/npm/package.json tools/npm/package-lock.json $(TOOLS)/npm/
 	npm ci --prefix $(TOOLS)/npm --ignore-scripts --no-audit --no-fund

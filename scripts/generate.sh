@@ -15,8 +15,9 @@
 #            the differences, when the checked-in code differs from it.
 #
 # The plugins and buf come from $TOOLS_BIN (default .tools/bin; `make
-# generate` installs them), protoc from PATH. The .proto files of one directory are compiled together,
-# against one include root: the ancestor directory under which their imports
+# generate` installs them), protoc from PATH. The .proto files of one
+# directory (those of one compiler) are compiled together, against one
+# include root: the ancestor directory under which their imports
 # of other local .proto files resolve (for example interop/ when a file
 # imports "grpc/testing/messages.proto"), or the repository root when they
 # import none.
