@@ -35,9 +35,10 @@ for p in protoc-gen-go protoc-gen-go-h2rpc; do
 	[ -x "$bin/$p" ] || { echo "generate: $bin/$p missing; run make generate" >&2; exit 1; }
 done
 
-# edition_file F succeeds when the .proto file F declares an edition.
+# edition_file F succeeds when the .proto file F declares an edition (a
+# string, unlike an enum value named edition).
 edition_file() {
-	grep -q '^[[:space:]]*edition[[:space:]]*=' "$1"
+	grep -q '^[[:space:]]*edition[[:space:]]*=[[:space:]]*"' "$1"
 }
 
 # compile COMPILER ROOT OUT FILES... compiles FILES (relative to the include
