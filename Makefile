@@ -48,8 +48,16 @@ build: ## Build the h2rpc command into bin/.
 run: build tools ## One helloworld call through h2rpc, then h2spec's full suite against the server.
 	$(GO) build -o $(BIN)/greeter_server ./examples/helloworld/greeter_server
 	$(GO) build -o $(BIN)/greeter_client ./examples/helloworld/greeter_client
-	@./scripts/helloworld.sh $(BIN)/greeter_server $(BIN)/greeter_client
+	@./scripts/example.sh $(BIN)/greeter_server $(BIN)/greeter_client --name h2rpc
 	@./scripts/h2spec.sh $(BIN)/h2rpc $(TOOLS)/bin/h2spec verbose
+
+.PHONY: examples
+examples: ## Build the example commands and run them: a helloworld call, and the route guide's four kinds of call.
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/ ./examples/helloworld/greeter_server ./examples/helloworld/greeter_client \
+		./examples/route_guide/route_guide_server ./examples/route_guide/route_guide_client
+	@./scripts/example.sh $(BIN)/greeter_server $(BIN)/greeter_client --name h2rpc
+	@./scripts/example.sh $(BIN)/route_guide_server $(BIN)/route_guide_client
 
 .PHONY: tools
 tools: $(TOOLS)/bin/h2spec $(TOOLS)/bin/staticcheck ## Install pinned external tools into .tools/bin.
@@ -62,24 +70,45 @@ $(TOOLS)/bin/staticcheck: tools/go.mod tools/go.sum
 	@mkdir -p $(TOOLS)/bin
 	cd tools && $(GO) build -o $(TOOLS)/bin/staticcheck honnef.co/go/tools/cmd/staticcheck
 
+# The .proto compilers of `make generate`, one rule: a file that declares
+# `edition = "..."` is compiled by buf, a file that declares `syntax =
+# "proto2"` or `"proto3"` (or nothing) by protoc. Debian's protoc (3.21)
+# predates editions. buf (1.75.0) is pinned, with its checksums, by
+# tools/npm/package.json and package-lock.json, and installed from npm into
+# .tools/npm (.tools/bin/buf links to it). Both compilers feed the same
+# plugins.
 .PHONY: protoc
 protoc: ## Install protoc (Debian's protobuf-compiler) when it is missing.
 	@command -v protoc >/dev/null || { \
 		sudo=; if [ "$$(id -u)" != 0 ] && command -v sudo >/dev/null; then sudo=sudo; fi; \
 		$$sudo apt-get update && $$sudo apt-get install -y protobuf-compiler; }
 
+.PHONY: buf
+buf: $(TOOLS)/bin/buf ## Install buf (pinned by tools/npm) into .tools, for .proto files that declare an edition.
+
+$(TOOLS)/bin/buf: tools/npm/package.json tools/npm/package-lock.json
+	@command -v npm >/dev/null || { \
+		sudo=; if [ "$$(id -u)" != 0 ] && command -v sudo >/dev/null; then sudo=sudo; fi; \
+		$$sudo apt-get update && $$sudo apt-get install -y npm; }
+	@mkdir -p $(TOOLS)/npm $(TOOLS)/bin
+	cp tools/npm/package.json tools/npm/package-lock.json $(TOOLS)/npm/
+	npm ci --prefix $(TOOLS)/npm --ignore-scripts --no-audit --no-fund
+	ln -sf ../npm/node_modules/.bin/buf $@
+	touch $@
+	@$@ --version >/dev/null
+
 $(TOOLS)/bin/protoc-gen-go: tools/go.mod tools/go.sum
 	@mkdir -p $(TOOLS)/bin
 	cd tools && $(GO) build -o $(TOOLS)/bin/protoc-gen-go google.golang.org/protobuf/cmd/protoc-gen-go
 
-# The plugins `make generate` runs: protoc-gen-go pinned by tools/go.mod, and
-# protoc-gen-go-h2rpc built from this tree.
+# The compilers and plugins `make generate` runs: protoc-gen-go pinned by
+# tools/go.mod, and protoc-gen-go-h2rpc built from this tree.
 .PHONY: protoc-plugins
-protoc-plugins: protoc $(TOOLS)/bin/protoc-gen-go
+protoc-plugins: protoc $(TOOLS)/bin/buf $(TOOLS)/bin/protoc-gen-go
 	$(GO) build -o $(TOOLS)/bin/protoc-gen-go-h2rpc ./cmd/protoc-gen-go-h2rpc
 
 .PHONY: generate
-generate: protoc-plugins ## Regenerate the Go code of every .proto under examples/ and interop/.
+generate: protoc-plugins ## Regenerate the Go code of every .proto under examples/, interop/ and internal/testpb (protoc, or buf for editions).
 	@./scripts/generate.sh
 
 .PHONY: check-generate
@@ -87,7 +116,7 @@ check-generate: protoc-plugins ## Fail when checked-in generated code differs fr
 	@./scripts/generate.sh --check
 
 .PHONY: test
-test: tools check-generate vet lint unit soak-smoke fuzz-smoke bench-smoke bench-grpcgo-smoke h2spec interop ## Run every check that CI runs.
+test: tools check-generate vet lint unit examples soak-smoke fuzz-smoke bench-smoke bench-grpcgo-smoke h2spec interop ## Run every check that CI runs.
 
 .PHONY: vet
 vet: ## gofmt and go vet.

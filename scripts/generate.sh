@@ -1,15 +1,23 @@
 #!/usr/bin/env bash
 # Regenerates the Go code of every .proto file under examples/, interop/ and
-# internal/testpb/ with protoc, protoc-gen-go and
-# protoc-gen-go-h2rpc (paths=source_relative, output beside each .proto).
+# internal/testpb/ with protoc-gen-go and protoc-gen-go-h2rpc
+# (paths=source_relative, output beside each .proto).
+#
+# The compiler follows one rule: a file that declares an edition
+# (`edition = "2023";`) is compiled by buf, which supports editions; a file
+# that declares `syntax = "proto2"` or `"proto3"` is compiled by protoc, as
+# Debian's protoc (3.21) knows no editions. Both run the same plugins, so a
+# file's generated code depends only on its own compiler, which does not
+# change with its neighbours.
 #
 # usage: scripts/generate.sh [--check]
 #   --check  generate into a temporary directory instead and fail, showing
 #            the differences, when the checked-in code differs from it.
 #
-# The plugins come from $TOOLS_BIN (default .tools/bin; `make generate`
-# builds them). The .proto files of one directory are compiled together,
-# against one include root: the ancestor directory under which their imports
+# The plugins and buf come from $TOOLS_BIN (default .tools/bin; `make
+# generate` installs them), protoc from PATH. The .proto files of one
+# directory (those of one compiler) are compiled together, against one
+# include root: the ancestor directory under which their imports
 # of other local .proto files resolve (for example interop/ when a file
 # imports "grpc/testing/messages.proto"), or the repository root when they
 # import none.
@@ -26,7 +34,42 @@ esac
 for p in protoc-gen-go protoc-gen-go-h2rpc; do
 	[ -x "$bin/$p" ] || { echo "generate: $bin/$p missing; run make generate" >&2; exit 1; }
 done
-command -v protoc >/dev/null || { echo "generate: protoc missing; run make protoc" >&2; exit 1; }
+
+# edition_file F succeeds when the .proto file F declares an edition (a
+# string, unlike an enum value named edition).
+edition_file() {
+	grep -q '^[[:space:]]*edition[[:space:]]*=[[:space:]]*"' "$1"
+}
+
+# compile COMPILER ROOT OUT FILES... compiles FILES (relative to the include
+# root ROOT) with protoc or buf, writing the generated code under OUT.
+compile() {
+	local compiler=$1 root=$2 dest=$3
+	shift 3
+	case $compiler in
+	protoc)
+		command -v protoc >/dev/null || { echo "generate: protoc missing; run make protoc" >&2; exit 1; }
+		protoc -I "$root" \
+			--plugin=protoc-gen-go="$bin/protoc-gen-go" \
+			--plugin=protoc-gen-go-h2rpc="$bin/protoc-gen-go-h2rpc" \
+			--go_out="$dest" --go_opt=paths=source_relative \
+			--go-h2rpc_out="$dest" --go-h2rpc_opt=paths=source_relative \
+			"$@"
+		;;
+	buf)
+		[ -x "$bin/buf" ] || { echo "generate: $bin/buf missing; run make buf" >&2; exit 1; }
+		local paths=() f
+		for f in "$@"; do paths+=(--path "$root/$f"); done
+		"$bin/buf" generate "$root" --template "$template" -o "$dest" "${paths[@]}"
+		;;
+	esac
+}
+
+# The buf.gen.yaml of buf's runs, as JSON: the same plugins and options as
+# protoc's.
+template="{\"version\":\"v2\",\"plugins\":[
+{\"local\":\"$bin/protoc-gen-go\",\"out\":\".\",\"opt\":\"paths=source_relative\"},
+{\"local\":\"$bin/protoc-gen-go-h2rpc\",\"out\":\".\",\"opt\":\"paths=source_relative\"}]}"
 
 # include_root DIR prints the include root of the .proto files in DIR.
 include_root() {
@@ -57,16 +100,18 @@ dirs=$(find "${existing[@]}" -name '*.proto' -printf '%h\n' 2>/dev/null | sort -
 n=0
 for dir in $dirs; do
 	root=$(include_root "$dir")
-	files=()
-	for f in "$dir"/*.proto; do files+=("${f#"$root"/}"); done
+	syntax=() editions=()
+	for f in "$dir"/*.proto; do
+		if edition_file "$f"; then
+			editions+=("${f#"$root"/}")
+		else
+			syntax+=("${f#"$root"/}")
+		fi
+	done
 	mkdir -p "$out/$root"
-	protoc -I "$root" \
-		--plugin=protoc-gen-go="$bin/protoc-gen-go" \
-		--plugin=protoc-gen-go-h2rpc="$bin/protoc-gen-go-h2rpc" \
-		--go_out="$out/$root" --go_opt=paths=source_relative \
-		--go-h2rpc_out="$out/$root" --go-h2rpc_opt=paths=source_relative \
-		"${files[@]}"
-	n=$((n + ${#files[@]}))
+	[ ${#syntax[@]} = 0 ] || compile protoc "$root" "$out/$root" "${syntax[@]}"
+	[ ${#editions[@]} = 0 ] || compile buf "$root" "$out/$root" "${editions[@]}"
+	n=$((n + ${#syntax[@]} + ${#editions[@]}))
 done
 
 if [ $check = 0 ]; then

@@ -28,6 +28,12 @@
 //
 // Then run `buf generate`.
 //
+// It takes proto2 and proto3 files and editions up to 2024 (it declares
+// FEATURE_PROTO3_OPTIONAL and FEATURE_SUPPORTS_EDITIONS, EDITION_PROTO2 to
+// EDITION_2024). A compiler that knows editions is needed for a file that
+// declares one: buf, or protoc 27 and later; protoc 3.21 refuses
+// `edition = "2023"` before any plugin runs.
+//
 // Options (--go-h2rpc_opt, comma separated):
 //
 //	paths=import|source_relative   where output files go, as for protoc-gen-go

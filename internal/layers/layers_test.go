@@ -44,7 +44,8 @@ var layers = map[string][]string{
 	// The shared internal packages, which every layer may use, import no
 	// other layer.
 	"internal": nil,
-	// The generated test service imports what generated code does.
+	// The generated test services (internal/testpb/editionspb too) import
+	// what generated code does.
 	"internal/testpb": {"codec", "channel", "stub"},
 	// Test drivers over every layer: randomized call lifecycles and the
 	// soak, used only by tests.
@@ -61,7 +62,7 @@ var leaves = []string{"channel"}
 var public = []string{"examples"}
 
 // testHelpers are imported only by tests.
-var testHelpers = []string{"frame/frametest", "channel/resolver/internal/resolvertest", "channel/balancer/internal/testutils", "internal/leakcheck", "internal/testcert", "internal/testpb", "internal/lifecycle", "internal/soak"}
+var testHelpers = []string{"frame/frametest", "channel/resolver/internal/resolvertest", "channel/balancer/internal/testutils", "internal/leakcheck", "internal/testcert", "internal/testpb", "internal/testpb/editionspb", "internal/lifecycle", "internal/soak"}
 
 // modules are the only modules the module may depend on.
 var modules = []string{"golang.org/x/net", "golang.org/x/text", "google.golang.org/protobuf"}

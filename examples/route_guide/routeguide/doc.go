@@ -1,0 +1,3 @@
+// Package routeguide is the generated code of the RouteGuide service, from
+// a .proto in edition 2023.
+package routeguide
