@@ -157,7 +157,7 @@ func TestReconnectBackoff(t *testing.T) {
 		}
 		defer cc.Close()
 		cc.Connect()
-		time.Sleep(10 * time.Second)
+		time.Sleep(15 * time.Second) // past the fifth attempt, whatever the jitter
 		synctest.Wait()
 		mu.Lock()
 		defer mu.Unlock()

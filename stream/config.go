@@ -42,7 +42,8 @@ type Config struct {
 	// ENHANCE_YOUR_CALM: RST_STREAM on a stream whose response we had not
 	// finished (rapid reset), SETTINGS, PING while we send no data,
 	// PRIORITY, empty DATA or CONTINUATION frames, unknown frame types,
-	// frames that get a stream reset, and writes refused by
+	// frames that get a stream reset, requests whose header list is over
+	// MaxHeaderListSize (ten each), and writes refused by
 	// MaxBlockedSendBytes (weighed by their size, one more per 16 KiB).
 	// The allowance refills by a tenth of
 	// the budget per second and by one for every stream we finish. Default

@@ -487,8 +487,11 @@ func (c *Conn) overhead(what string) error {
 	return c.overheadLocked(what)
 }
 
-func (c *Conn) overheadLocked(what string) error {
-	if c.over.add(time.Now(), 1) {
+func (c *Conn) overheadLocked(what string) error { return c.overheadNLocked(what, 1) }
+
+// overheadNLocked counts n frames' worth of overhead.
+func (c *Conn) overheadNLocked(what string, n float64) error {
+	if c.over.add(time.Now(), n) {
 		return &frame.ConnError{Code: frame.ErrCodeEnhanceYourCalm, Reason: "too many " + what}
 	}
 	return nil

@@ -3,6 +3,7 @@ package stream
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -339,5 +340,48 @@ func TestRefusedWritesCloseConnection(t *testing.T) {
 	defer e.c.mu.Unlock()
 	if e.c.blocked != 0 {
 		t.Errorf("%d bytes still counted as blocked", e.c.blocked)
+	}
+}
+
+// TestOversizeHeaderFlood: requests whose header list is over the limit
+// get 431 each, and count ten frames each against the overhead budget, so
+// a stream of them (an HPACK bomb) is closed with ENHANCE_YOUR_CALM.
+func TestOversizeHeaderFlood(t *testing.T) {
+	const budget = 100
+	e := &env{reports: make(chan any, 16)}
+	e.c, e.p = rawClient(t, &Config{OverheadBudget: budget, MaxHeaderListSize: 1 << 10}, hold)
+	// Each field fits the limit; together they pass it.
+	kv := requestKV("/test")
+	for i := range 10 {
+		kv = append(kv, fmt.Sprintf("x-big-%d", i), strings.Repeat("b", 200))
+	}
+	sent := flood(t, e, 100, func(i int) error {
+		return e.p.WriteHeaderBlock(uint32(2*i+1), true, kv...)
+	})
+	answered := 0
+	for {
+		f, err := skipUntil(e, "431 or GOAWAY", func(f http2.Frame) bool {
+			switch f := f.(type) {
+			case *http2.HeadersFrame:
+				return true
+			case *http2.GoAwayFrame:
+				return f.ErrCode == http2.ErrCodeEnhanceYourCalm
+			}
+			return false
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := f.(*http2.GoAwayFrame); ok {
+			break
+		}
+		answered++
+	}
+	e.p.Conn.Close()
+	n := <-sent
+	// Ten requests fill the budget of 100 (with the handshake's SETTINGS,
+	// the tenth passes it). The last 431s may be dropped for the GOAWAY.
+	if want := budget / oversizeWeight; n < want || n > want+1 || answered < 1 || answered >= n {
+		t.Errorf("%d answered with 431, closed after %d requests; want closed after %d or %d", answered, n, want, want+1)
 	}
 }

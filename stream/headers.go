@@ -114,7 +114,14 @@ func (c *Conn) onRequestHeaders(id uint32, end bool, fields []hpack.HeaderField,
 	}
 	if tooLarge {
 		c.closed.add(id, closedByUs)
+		// Decoding a header list past its limit costs far more than a
+		// frame (an HPACK bomb repeats a large table entry thousands of
+		// times): it weighs as many.
+		err := c.overheadNLocked("header lists over the limit", oversizeWeight)
 		c.mu.Unlock()
+		if err != nil {
+			return err
+		}
 		c.rejectRequest(id, end, "431")
 		return nil
 	}
@@ -158,6 +165,10 @@ func (c *Conn) onRequestHeaders(id uint32, end bool, fields []hpack.HeaderField,
 	c.mu.Unlock()
 	return nil
 }
+
+// oversizeWeight is what a request whose header list is over the limit
+// counts against the overhead budget.
+const oversizeWeight = 10
 
 // maxQueuedFactor bounds the streams waiting for a handler, as a multiple
 // of MaxConcurrentStreams.
