@@ -73,7 +73,7 @@ var attacks = []*Attack{
 	{Name: "empty-frames", CVE: "CVE-2019-9518", Summary: "empty DATA frames without END_STREAM on an open stream, endlessly",
 		Connections: 1, Reads: true, ExpectClose: true, flood: floodEmptyFrames},
 	{Name: "hpack-bomb", CVE: "", Summary: "header blocks of one-byte references to a dynamic table entry as large as the table",
-		Connections: 1, Reads: true, flood: floodHPACKBomb},
+		Connections: 1, Reads: true, ExpectClose: true, flood: floodHPACKBomb},
 	{Name: "priority-flood", CVE: "CVE-2019-9513", Summary: "PRIORITY frames reshuffling idle streams, as fast as possible",
 		Connections: 1, Reads: true, ExpectClose: true, flood: floodPriority},
 	{Name: "window-update-flood", CVE: "", Summary: "WINDOW_UPDATE frames of 1 on the connection, as fast as possible",
