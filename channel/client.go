@@ -179,6 +179,7 @@ type ClientConn struct {
 	ser    *serializer
 	eager  atomic.Int64 // see msgReader.eager
 
+	running  atomic.Bool  // started, read without cc.mu by calls
 	active   atomic.Int64 // calls in progress (idle mode)
 	activity atomic.Bool  // a call started or ended since the last look
 
@@ -335,12 +336,16 @@ func (cc *ClientConn) ResetConnectBackoff() {
 
 // exitIdle builds the resolver and the balancer once.
 func (cc *ClientConn) exitIdle() {
+	if cc.running.Load() {
+		return // the path of every call: no lock
+	}
 	cc.mu.Lock()
 	if cc.started || cc.closed {
 		cc.mu.Unlock()
 		return
 	}
 	cc.started = true
+	cc.running.Store(true)
 	cc.gen++
 	cc.setStateLocked(connectivity.Connecting)
 	if d := cc.opts.idleTimeout; d > 0 {
@@ -428,6 +433,7 @@ func (cc *ClientConn) enterIdle() {
 		return
 	}
 	cc.started = false
+	cc.running.Store(false)
 	cc.gen++
 	gen := cc.gen
 	r := cc.res
@@ -512,13 +518,21 @@ func (cc *ClientConn) updateResolverState(s resolver.State) error {
 	return err
 }
 
+// resolveNow asks the resolver to resolve again. It does so on a goroutine
+// of its own: a resolver may answer at once with UpdateState, which waits
+// for the serializer, and the balancer asks from the serializer.
 func (cc *ClientConn) resolveNow() {
 	cc.mu.Lock()
+	defer cc.mu.Unlock()
 	r := cc.res
-	cc.mu.Unlock()
-	if r != nil {
-		r.ResolveNow(resolver.ResolveNowOptions{})
+	if r == nil || cc.closed {
+		return
 	}
+	cc.wg.Add(1)
+	go func() {
+		defer cc.wg.Done()
+		r.ResolveNow(resolver.ResolveNowOptions{})
+	}()
 }
 
 // Close closes the channel: its resolver, balancer and connections stop at

@@ -139,7 +139,13 @@ func (sc *subConn) watch(c *stream.Conn) {
 	}
 	sc.mu.Unlock()
 	sc.cc.resolveNow()
-	<-c.Done()
+	// A draining connection finishes its calls, unless the channel
+	// closes first.
+	select {
+	case <-c.Done():
+	case <-sc.cc.closingCtx.Done():
+		c.Close()
+	}
 	c.Wait()
 	sc.mu.Lock()
 	for i, d := range sc.draining {
