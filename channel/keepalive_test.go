@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -95,15 +96,21 @@ func TestKeepaliveNegativeTimeout(t *testing.T) {
 func TestTooManyPingsDoublesKeepalive(t *testing.T) {
 	leakcheck.Check(t)
 	served := make(chan struct{}, 4)
+	var dials atomic.Int32
 	dialer := func(ctx context.Context, addr string) (net.Conn, error) {
 		cnc, snc := net.Pipe()
+		first := dials.Add(1) == 1
 		go func() {
 			defer snc.Close()
 			p := frametest.NewPeer(snc)
 			if p.Handshake(false) != nil {
 				return
 			}
-			p.WriteGoAway(0, http2.ErrCodeEnhanceYourCalm, []byte("too_many_pings"))
+			if first {
+				// Only the first connection is told off; the channel's
+				// next ones are left alone.
+				p.WriteGoAway(0, http2.ErrCodeEnhanceYourCalm, []byte("too_many_pings"))
+			}
 			served <- struct{}{}
 			for {
 				if _, err := p.ReadFrame(); err != nil {
@@ -117,17 +124,19 @@ func TestTooManyPingsDoublesKeepalive(t *testing.T) {
 		WithKeepaliveParams(keepalive.ClientParameters{Time: 10 * time.Second}))
 	cc.Connect()
 	within(t, "GOAWAY", served)
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		cc.mu.Lock()
-		got := cc.kaTime
-		cc.mu.Unlock()
-		if got == 20*time.Second {
-			break
-		}
+	// pick_first goes IDLE when its connection goes away; connecting again
+	// makes the next connection, after the doubling.
+	for deadline := time.Now().Add(5 * time.Second); dials.Load() < 2; time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("keepalive time %v after too_many_pings, want 20s", got)
+			t.Fatal("no second connection")
 		}
-		time.Sleep(time.Millisecond)
+		cc.Connect()
+	}
+	within(t, "the next connection", served)
+	cc.mu.Lock()
+	got := cc.kaTime
+	cc.mu.Unlock()
+	if got != 20*time.Second {
+		t.Fatalf("keepalive time %v after one too_many_pings, want 20s", got)
 	}
 }

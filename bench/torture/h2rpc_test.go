@@ -42,9 +42,10 @@ const (
 	blockedPerConn = 8 << 20
 	blockedTotal   = 24 << 20
 	// zeroWindowHeapBound is what the server may pin of those 128 MiB:
-	// its whole budget, plus the other floods' slack. Without the budget
-	// the heap grows by all 128 MiB.
-	zeroWindowHeapBound = blockedTotal + heapBound
+	// its whole budget, plus twice the other floods' slack, for replies
+	// still being built on a loaded machine (2 MiB each: the payload and
+	// its encoding). Without the budget the heap grows by all 128 MiB.
+	zeroWindowHeapBound = blockedTotal + 2*heapBound
 
 	// eagerBudget mirrors the channel layer's budget of messages allocated
 	// in full on their prefix, per connection (8 MiB).
