@@ -95,7 +95,7 @@ func TestKeepaliveNegativeTimeout(t *testing.T) {
 // half as often (gRFC A8).
 func TestTooManyPingsDoublesKeepalive(t *testing.T) {
 	leakcheck.Check(t)
-	served := make(chan struct{}, 4)
+	toldOff := make(chan struct{}, 1)
 	var dials atomic.Int32
 	dialer := func(ctx context.Context, addr string) (net.Conn, error) {
 		cnc, snc := net.Pipe()
@@ -106,15 +106,16 @@ func TestTooManyPingsDoublesKeepalive(t *testing.T) {
 			if p.Handshake(false) != nil {
 				return
 			}
-			if first {
-				// Only the first connection is told off; the channel's
-				// next ones are left alone.
-				p.WriteGoAway(0, http2.ErrCodeEnhanceYourCalm, []byte("too_many_pings"))
-			}
-			served <- struct{}{}
 			for {
-				if _, err := p.ReadFrame(); err != nil {
+				f, err := p.ReadFrame()
+				if err != nil {
 					return
+				}
+				// Only the first connection is told off, once a call
+				// shows it in use; the channel's next ones are left alone.
+				if _, ok := f.(*http2.HeadersFrame); ok && first {
+					p.WriteGoAway(0, http2.ErrCodeEnhanceYourCalm, []byte("too_many_pings"))
+					toldOff <- struct{}{}
 				}
 			}
 		}()
@@ -122,8 +123,15 @@ func TestTooManyPingsDoublesKeepalive(t *testing.T) {
 	}
 	cc := newTestClient(t, "passthrough:///pings", WithContextDialer(dialer),
 		WithKeepaliveParams(keepalive.ClientParameters{Time: 10 * time.Second}))
-	cc.Connect()
-	within(t, "GOAWAY", served)
+	ctx, cancel := context.WithCancel(bg())
+	called := make(chan struct{})
+	go func() {
+		defer close(called)
+		// Moved to the second connection, where it is never answered.
+		cc.Invoke(ctx, "/a/b", msg("x"), nil, nil, nil, nil)
+	}()
+	defer func() { cancel(); <-called }()
+	within(t, "GOAWAY", toldOff)
 	// pick_first goes IDLE when its connection goes away; connecting again
 	// makes the next connection, after the doubling.
 	for deadline := time.Now().Add(5 * time.Second); dials.Load() < 2; time.Sleep(time.Millisecond) {
@@ -132,7 +140,6 @@ func TestTooManyPingsDoublesKeepalive(t *testing.T) {
 		}
 		cc.Connect()
 	}
-	within(t, "the next connection", served)
 	cc.mu.Lock()
 	got := cc.kaTime
 	cc.mu.Unlock()
