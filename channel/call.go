@@ -472,7 +472,7 @@ func (cs *ClientStream) Trailer() metadata.MD {
 	if cs.st == nil {
 		return nil
 	}
-	return trailerMD(cs.st.Trailer())
+	return headerMD(cs.st.Trailer())
 }
 
 // LastRecvCompressed reports whether the last message received carried
@@ -514,19 +514,8 @@ func trailerStatus(fields []hpack.HeaderField) error {
 	return status.New(code, msg).Err()
 }
 
-// headerMD returns the user metadata of a response header list.
+// headerMD returns the user metadata of response headers or trailers.
 func headerMD(fields []hpack.HeaderField) metadata.MD {
-	md := metadata.MD{}
-	for _, hf := range fields {
-		if headers.Visible(hf.Name) {
-			addIncoming(md, hf.Name, hf.Value)
-		}
-	}
-	return md
-}
-
-// trailerMD returns the user metadata of trailers.
-func trailerMD(fields []hpack.HeaderField) metadata.MD {
 	md := metadata.MD{}
 	for _, hf := range fields {
 		if headers.Visible(hf.Name) {

@@ -470,9 +470,10 @@ func TestKeepaliveFindsSilentServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cc.Close()
-	// Find a call that lands on the proxied server: it blocks.
+	// Find a call that lands on the proxied server: it blocks. Until that
+	// subchannel is READY, round_robin sends every call to the other.
 	var held chan error
-	for i := 0; i < 10 && held == nil; i++ {
+	for deadline := time.Now().Add(5 * time.Second); held == nil && time.Now().Before(deadline); {
 		ch := make(chan error, 1)
 		go func() {
 			_, err := cc.Invoke(bg(), "/a/b", msg("x"), nil, &CallOptions{WaitForReady: true}, nil, nil)

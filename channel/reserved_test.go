@@ -48,9 +48,6 @@ func TestReceivedMetadata(t *testing.T) {
 	if got := headerMD(received); !equalMD(got, want) {
 		t.Errorf("headerMD = %v, want %v", got, want)
 	}
-	if got := trailerMD(received); !equalMD(got, want) {
-		t.Errorf("trailerMD = %v, want %v", got, want)
-	}
 	in := maps.Clone(want)
 	in[":authority"] = []string{"example.test"}
 	if got := incomingMD(received, len(want), "example.test"); !equalMD(got, in) {

@@ -11,7 +11,21 @@ while IFS= read -r pkg; do
 	for t in $targets; do
 		found=$((found + 1))
 		echo "fuzz $pkg $t ($fuzztime)"
-		$go test -run='^$' -fuzz="^${t}\$" -fuzztime="$fuzztime" "$pkg"
+		# Go's fuzzer can end a run that found nothing with "context
+		# deadline exceeded" when -fuzztime passes while a worker is busy;
+		# such a run wrote no failing input and is run once more. A real
+		# failure writes one and fails at once.
+		for try in 1 2; do
+			if out=$($go test -run='^$' -fuzz="^${t}\$" -fuzztime="$fuzztime" "$pkg" 2>&1); then
+				echo "$out"
+				break
+			fi
+			echo "$out"
+			if [ "$try" = 2 ] || ! grep -q 'context deadline exceeded' <<<"$out" || grep -q 'Failing input written' <<<"$out"; then
+				exit 1
+			fi
+			echo "fuzz: $t ended on the fuzzer's own deadline with no failing input; running it again"
+		done
 	done
 done < <($go list ./...)
 echo "fuzz: $found targets ran"

@@ -4,7 +4,7 @@ import (
 	"context"
 	"io"
 	"sync"
-	"time"
+	"sync/atomic"
 
 	"github.com/h2rpc/h2rpc/frame"
 	"github.com/h2rpc/h2rpc/hpack"
@@ -34,7 +34,8 @@ type Stream struct {
 	localDone     bool // END_STREAM sent (or queued)
 	closed        bool // removed from the connection
 	err           error
-	sendErr       error // the peer stopped our side after completing its own
+	failed        atomic.Bool // err is set; read without c.mu by writers
+	sendErr       error       // the peer stopped our side after completing its own
 	done          chan struct{}
 
 	// Received header lists are kept here when they fit (keepFields).
@@ -244,10 +245,11 @@ func (s *Stream) Trailer() []hpack.HeaderField {
 // (a later write with flush, or any other stream's).
 func (s *Stream) WriteHeaders(fields []hpack.HeaderField, endStream, flush bool) error {
 	c := s.c
-	// A stream that has ended fails here, before it queues on the writer
-	// behind streams still alive (under rapid reset, thousands of them).
-	if err := s.writable(); err != nil {
-		return err
+	// A stream that has been reset fails here, before it queues on the
+	// writer behind streams still alive (under rapid reset, thousands of
+	// them); one still alive pays no lock for the check.
+	if s.failed.Load() {
+		return s.Err()
 	}
 	buf := c.w.Start()
 	c.mu.Lock()
@@ -285,12 +287,6 @@ func (c *Conn) endLocalLocked(s *Stream) {
 	s.localDone = true
 	c.over.credit()
 	c.maybeCloseLocked(s)
-}
-
-func (s *Stream) writable() error {
-	s.c.mu.Lock()
-	defer s.c.mu.Unlock()
-	return s.writableLocked()
 }
 
 func (s *Stream) writableLocked() error {
@@ -346,11 +342,11 @@ func (s *Stream) WriteData(p []byte, endStream, flush bool) error {
 					// A peer that keeps asking for more than it reads is
 					// overhead too, weighed by what it made us build: one
 					// that goes on is closed, freeing all it pins.
-					over := c.over.add(time.Now(), 1+float64(len(p))/(16<<10))
+					over := c.overheadNLocked("responses refused while the peer's window stays closed", 1+float64(len(p))/(16<<10))
 					c.mu.Unlock()
 					s.Reset(frame.ErrCodeEnhanceYourCalm)
-					if over {
-						c.fail(&frame.ConnError{Code: frame.ErrCodeEnhanceYourCalm, Reason: "too many responses refused while the peer's window stays closed"}, false)
+					if over != nil {
+						c.fail(over, false)
 					}
 					return ErrSendBudget
 				}
@@ -475,6 +471,7 @@ func (s *Stream) resetLocked(err error) uint32 {
 	c := s.c
 	if s.err == nil {
 		s.err = err
+		s.failed.Store(true)
 	}
 	dropped := s.buf.Reset()
 	s.cond.Broadcast()
