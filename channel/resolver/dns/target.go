@@ -27,7 +27,7 @@ func parseTarget(s, defaultPort string) (host, port string, err error) {
 	if s == "" {
 		return "", "", errMissingHost
 	}
-	if _, err := netip.ParseAddr(s); err == nil {
+	if isIP(s) {
 		return s, defaultPort, nil
 	}
 	host, port, err = net.SplitHostPort(s)
@@ -49,13 +49,30 @@ func parseTarget(s, defaultPort string) (host, port string, err error) {
 		}
 		return "localhost", port, nil
 	}
-	if _, err := netip.ParseAddr(host); err == nil {
+	if isIP(host) {
 		return host, port, nil
 	}
 	if err := checkName(host); err != nil {
 		return "", "", fmt.Errorf("%q: %v", s, err)
 	}
 	return host, port, nil
+}
+
+// isIP reports whether s is an IP address whose zone, if it has one,
+// is an interface name: letters, digits, '.', '-' and '_'. netip accepts
+// any bytes in a zone, but one holding ']' or ':' would not survive being
+// put in brackets with a port.
+func isIP(s string) bool {
+	ip, err := netip.ParseAddr(s)
+	if err != nil {
+		return false
+	}
+	for _, c := range []byte(ip.Zone()) {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // checkPort returns p as a number from 1 to 65535 without leading zeros.
