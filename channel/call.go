@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -62,6 +63,13 @@ type ClientStream struct {
 	done     atomic.Pointer[func(balancer.DoneInfo)]
 	stopDone func() bool // stops NewStream's context watch
 	counted  atomic.Bool // NewStream's call counted in cc.active
+
+	prevAttempts int          // grpc-previous-rpc-attempts of this attempt
+	localErr     bool         // the client itself failed this attempt
+	thr          *throttler   // the channel's retry throttle, told of success
+	rs           *streamRetry // a streaming call's retries; nil: none
+	cancelCtx    func()       // ends the context of a method config's timeout
+	hedge        *hedgeState  // the hedged call this attempt belongs to
 }
 
 var clientStreamPool = sync.Pool{New: func() any { return new(ClientStream) }}
@@ -107,7 +115,7 @@ func contentSubtype(ct string) (string, bool) {
 }
 
 // init prepares a call before its stream opens.
-func (cs *ClientStream) init(cc *ClientConn, ctx context.Context, method string, co *CallOptions) error {
+func (cs *ClientStream) init(cc *ClientConn, ctx context.Context, method string, co *CallOptions, mc *methodConfig) error {
 	cs.cc, cs.ctx, cs.method = cc, ctx, method
 	if co != nil {
 		cs.co = *co
@@ -120,6 +128,9 @@ func (cs *ClientStream) init(cc *ClientConn, ctx context.Context, method string,
 	cs.mr.eager = &cc.eager
 	if cs.co.MaxRecvMsgSize > 0 {
 		cs.mr.limit = cs.co.MaxRecvMsgSize
+	}
+	if mc != nil {
+		cs.applyMethodConfig(mc)
 	}
 	name := cs.co.Compressor
 	if name == "" {
@@ -155,6 +166,9 @@ func (cs *ClientStream) requestHeaders() ([]hpack.HeaderField, error) {
 		hpack.HeaderField{Name: "user-agent", Value: cc.userAgent},
 		hpack.HeaderField{Name: "te", Value: "trailers"},
 	)
+	if cs.prevAttempts > 0 {
+		f = append(f, hpack.HeaderField{Name: "grpc-previous-rpc-attempts", Value: strconv.Itoa(cs.prevAttempts)})
+	}
 	if cs.sendComp != nil {
 		f = append(f, hpack.HeaderField{Name: "grpc-encoding", Value: cs.sendComp.Name()})
 	}
@@ -210,6 +224,7 @@ func appendMetadata(f []hpack.HeaderField, k, v string) ([]hpack.HeaderField, er
 func (cs *ClientStream) open(conn *stream.Conn, endStream, flush bool) error {
 	fields, err := cs.requestHeaders()
 	if err != nil {
+		cs.localErr = true
 		return err
 	}
 	st, err := conn.OpenStream(cs.ctx, fields, endStream, flush)
@@ -245,13 +260,19 @@ func (cs *ClientStream) SetMessageCompression(on bool) { cs.noCompress = !on }
 // SendMsg sends one message: p holds MsgHeaderLen free bytes, then the
 // message. p may be reused once SendMsg returns. If the call has already
 // ended, SendMsg returns io.EOF and RecvMsg tells how it ended.
-func (cs *ClientStream) SendMsg(p []byte) error { return cs.send(p, false) }
+func (cs *ClientStream) SendMsg(p []byte) error {
+	if cs.rs != nil && !cs.rs.committed.Load() {
+		return cs.sendRetried(p, false)
+	}
+	return cs.send(p, false)
+}
 
 func (cs *ClientStream) send(p []byte, last bool) error {
 	if cs.sendClosed {
 		return status.Error(codes.Internal, "grpc: SendMsg called after CloseSend")
 	}
 	if err := checkSendSize(p, cs.maxSend); err != nil {
+		cs.localErr = true
 		return err
 	}
 	var comp codec.Compressor
@@ -274,6 +295,13 @@ func (cs *ClientStream) send(p []byte, last bool) error {
 
 // CloseSend ends the request side of the call.
 func (cs *ClientStream) CloseSend() error {
+	if cs.rs != nil && !cs.rs.committed.Load() {
+		return cs.closeSendRetried()
+	}
+	return cs.closeSend()
+}
+
+func (cs *ClientStream) closeSend() error {
 	if cs.sendClosed {
 		return nil
 	}
@@ -298,6 +326,14 @@ func (cs *ClientStream) flush() {
 // Cancel abandons the call: the stream is reset with CANCEL. Calls whose
 // context ends are cancelled the same way.
 func (cs *ClientStream) Cancel() {
+	if rs := cs.rs; rs != nil {
+		// The receiver may be replacing the attempt's stream.
+		rs.cancelled.Store(true)
+		if st := rs.cur.Load(); st != nil {
+			st.Reset(frame.ErrCodeCancel)
+		}
+		return
+	}
 	if cs.st != nil {
 		cs.st.Reset(frame.ErrCodeCancel)
 	}
@@ -325,10 +361,16 @@ func (cs *ClientStream) Header() (metadata.MD, error) {
 func (cs *ClientStream) readHeader() ([]hpack.HeaderField, error) {
 	cs.hmu.Lock()
 	defer cs.hmu.Unlock()
-	if !cs.headerDone {
+	for !cs.headerDone {
 		cs.flush()
 		cs.headerErr = cs.checkHeader()
+		if cs.headerErr != nil && cs.rs != nil && cs.retryAttempt(cs.headerErr) {
+			continue // a new attempt is on its way
+		}
 		cs.headerDone = true
+		if cs.rs != nil {
+			cs.rs.commit()
+		}
 	}
 	return cs.headerFields, cs.headerErr
 }
@@ -458,10 +500,19 @@ func (cs *ClientStream) end(err error) error {
 		}
 		cs.callDone(err)
 		cs.uncount()
+		if err == io.EOF {
+			cs.thr.success()
+		}
 		if err != io.EOF && cs.st != nil {
 			// Make sure the server stops: a no-op if the stream is over.
 			cs.st.Reset(frame.ErrCodeCancel)
 		}
+		if cs.rs != nil {
+			// After the reset, which frees a sender blocked on the stream
+			// while it holds rs.mu.
+			cs.rs.commit()
+		}
+		cs.endCtx()
 	}
 	return cs.recvErr
 }
@@ -539,72 +590,191 @@ func addIncoming(md metadata.MD, k, v string) {
 }
 
 // NewStream starts a call of any kind. The request headers are sent with
-// the first message, or by CloseSend, Header or RecvMsg.
+// the first message, or by CloseSend, Header or RecvMsg. A method with a
+// retry policy is retried (gRFC A6) until the call commits: when response
+// headers arrive, or when the messages sent outgrow the retry buffer.
 func (cc *ClientConn) NewStream(ctx context.Context, method string, co *CallOptions) (*ClientStream, error) {
-	cs := new(ClientStream)
-	if err := cs.init(cc, ctx, method, co); err != nil {
+	cfg, err := cc.config(ctx)
+	if err != nil {
 		return nil, err
+	}
+	mc := cfg.lookup(method)
+	var cancel context.CancelFunc
+	if mc != nil && mc.timeout > 0 {
+		ctx, cancel = context.WithTimeout(ctx, mc.timeout)
+	}
+	cs := new(ClientStream)
+	cs.cancelCtx, cs.thr = cancel, cfg.thr
+	if err := cs.init(cc, ctx, method, co, mc); err != nil {
+		cs.endCtx()
+		return nil, err
+	}
+	if mc != nil && mc.retry != nil && !cc.opts.noRetry {
+		cs.rs = &streamRetry{retryState: retryState{policy: mc.retry, thr: cfg.thr}, limit: defaultRetryBufferPerCall, cc: cc}
+		if n := cs.co.MaxRetryRPCBufferSize; n > 0 {
+			cs.rs.limit = n
+		}
 	}
 	cc.callStarted()
 	cs.counted.Store(true)
-	for attempt := 0; ; attempt++ {
-		conn, done, err := cc.pick(ctx, cs.co.WaitForReady, method)
-		if err != nil {
+	if err := cs.openAttempt(); err != nil {
+		cs.uncount()
+		cs.endCtx()
+		return nil, err
+	}
+	if ctx.Done() != nil {
+		// A stream its caller abandons by cancelling ctx still reports its
+		// end to the balancer and to idle mode. NewStream's ClientStreams
+		// are never pooled, so the callback may hold cs.
+		cs.stopDone = context.AfterFunc(ctx, func() {
+			cs.callDone(status.FromContextError(ctx.Err()).Err())
 			cs.uncount()
-			return nil, err
+			if cs.rs != nil {
+				cs.rs.commit() // gives back its share of the retry budget
+			}
+		})
+	}
+	return cs, nil
+}
+
+// openAttempt picks a connection and opens the call's stream on it,
+// again on another connection while the stream never left the client.
+func (cs *ClientStream) openAttempt() error {
+	for attempt := 0; ; attempt++ {
+		conn, done, err := cs.cc.pick(cs.ctx, cs.co.WaitForReady, cs.method)
+		if err != nil {
+			return err
 		}
 		cs.setDone(done)
 		err = cs.open(conn, false, false)
 		if err == nil {
-			if ctx.Done() != nil {
-				// A stream its caller abandons by cancelling ctx still
-				// reports its end to the balancer and to idle mode.
-				// NewStream's ClientStreams are never pooled, so the
-				// callback may hold cs.
-				cs.stopDone = context.AfterFunc(ctx, func() {
-					cs.callDone(status.FromContextError(ctx.Err()).Err())
-					cs.uncount()
-				})
+			if cs.rs != nil {
+				cs.rs.cur.Store(cs.st)
 			}
-			return cs, nil
+			return nil
 		}
 		cs.callDone(err)
 		if retryable(err) && attempt < maxTransparentRetries {
 			continue
 		}
-		cs.uncount()
-		return nil, cs.streamError(err)
+		return cs.streamError(err)
+	}
+}
+
+// endCtx releases the context of the method config's timeout.
+func (cs *ClientStream) endCtx() {
+	if cs.cancelCtx != nil {
+		cs.cancelCtx()
+		cs.cancelCtx = nil
+	}
+}
+
+// applyMethodConfig applies a method config to a call: waitForReady unless
+// a call option chose it, and the size limits (the smaller of the method
+// config's and the call's or channel's, when both are set).
+func (cs *ClientStream) applyMethodConfig(mc *methodConfig) {
+	if mc.waitForReady != 0 && !cs.co.WaitForReadySet {
+		cs.co.WaitForReady = mc.waitForReady > 0
+	}
+	if mc.maxReq > 0 {
+		if cs.co.MaxSendMsgSize > 0 || cs.cc.opts.sendSet {
+			cs.maxSend = min(cs.maxSend, mc.maxReq)
+		} else {
+			cs.maxSend = mc.maxReq
+		}
+	}
+	if mc.maxResp > 0 {
+		if cs.co.MaxRecvMsgSize > 0 || cs.cc.opts.recvSet {
+			cs.mr.limit = min(cs.mr.limit, mc.maxResp)
+		} else {
+			cs.mr.limit = mc.maxResp
+		}
 	}
 }
 
 // maxTransparentRetries bounds how often a call the server never saw is
-// sent again on a new connection.
+// sent again on a new connection when the call has no retry policy
+// (NewStream, before the stream opens).
 const maxTransparentRetries = 3
 
 // Invoke runs a unary call. req holds MsgHeaderLen free bytes, then the
 // request message; the response message is appended to reply[:0]. The
 // error is a status error (status.FromError). header and trailer, when not
-// nil, receive the response metadata.
+// nil, receive the response metadata. The method config applies: its
+// timeout, waitForReady and size limits, and its retry or hedging policy
+// (gRFC A6); the deadline covers every attempt.
 func (cc *ClientConn) Invoke(ctx context.Context, method string, req, reply []byte, co *CallOptions, header, trailer *metadata.MD) ([]byte, error) {
-	cs := clientStreamPool.Get().(*ClientStream)
-	defer cs.release()
 	cc.callStarted()
 	defer cc.callEnded()
-	for attempt := 0; ; attempt++ {
-		if err := cs.init(cc, ctx, method, co); err != nil {
+	cfg, err := cc.config(ctx)
+	if err != nil {
+		return reply[:0], err
+	}
+	mc := cfg.lookup(method)
+	if mc != nil {
+		if mc.timeout > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, mc.timeout)
+			defer cancel()
+		}
+		if mc.hedge != nil && !cc.opts.noRetry {
+			return cc.invokeHedged(ctx, method, req, reply, co, mc, cfg.thr, header, trailer)
+		}
+	}
+	rs := retryState{thr: cfg.thr}
+	if mc != nil && !cc.opts.noRetry {
+		rs.policy = mc.retry
+	}
+	cs := clientStreamPool.Get().(*ClientStream)
+	defer cs.release()
+	for {
+		if err := cs.init(cc, ctx, method, co, mc); err != nil {
 			return reply[:0], err
 		}
-		var err error
+		cs.prevAttempts = rs.retries
 		reply, err = cs.invokeOnce(req, reply, header, trailer)
-		if err == nil || attempt >= maxTransparentRetries || cs.retryErr == nil {
-			return reply, err
+		if err == nil {
+			rs.thr.success()
+			return reply, nil
+		}
+		transparent, wait, again, ferr := rs.next(cs.attemptEnd(err))
+		if !again {
+			return reply, ferr
 		}
 		*cs = ClientStream{}
+		if err := sleep(ctx, wait); err != nil {
+			return reply[:0], contextError(err)
+		}
+		if !transparent {
+			rs.retries++
+		}
 	}
 }
 
+// attemptEnd describes how the call's attempt failed with err.
+func (cs *ClientStream) attemptEnd(err error) attemptEnd {
+	e := attemptEnd{err: err, streamErr: cs.retryErr, local: cs.localErr || cs.ctx.Err() != nil}
+	if cs.st == nil {
+		return e
+	}
+	if cs.headerFields != nil && cs.st.TrailersOnly() {
+		e.trailers = cs.headerFields
+	} else {
+		e.committed = cs.headerFields != nil
+		e.trailers = cs.st.Trailer()
+	}
+	return e
+}
+
 func (cs *ClientStream) invokeOnce(req, reply []byte, header, trailer *metadata.MD) ([]byte, error) {
-	conn, done, err := cs.cc.pick(cs.ctx, cs.co.WaitForReady, cs.method)
+	var conn *stream.Conn
+	var done func(balancer.DoneInfo)
+	var err error
+	if cs.hedge != nil {
+		conn, done, err = cs.hedge.pick(cs)
+	} else {
+		conn, done, err = cs.cc.pick(cs.ctx, cs.co.WaitForReady, cs.method)
+	}
 	if err != nil {
 		return reply[:0], err
 	}
@@ -619,6 +789,11 @@ func (cs *ClientStream) invokeOnce(req, reply []byte, header, trailer *metadata.
 	}
 	if err := cs.send(req, true); err != nil && err != io.EOF {
 		return reply[:0], cs.end(err)
+	}
+	if cs.hedge != nil {
+		if _, herr := cs.readHeader(); herr == nil && !cs.hedge.commit(cs) {
+			return reply[:0], cs.end(errHedgeLost)
+		}
 	}
 	reply, err = cs.RecvMsg(reply)
 	switch err {

@@ -44,6 +44,9 @@ type dialOptions struct {
 	minConnect  time.Duration
 	idleTimeout time.Duration
 	idleSet     bool
+	recvSet     bool // maxRecv was given, not defaulted
+	sendSet     bool // maxSend was given, not defaulted
+	noRetry     bool
 }
 
 // WithTransportCredentials sets how connections are secured: TLS
@@ -88,12 +91,18 @@ func WithResolvers(rs ...resolver.Builder) DialOption {
 }
 
 // WithDefaultServiceConfig sets the service config (JSON) used while the
-// resolver gives none, or when WithDisableServiceConfig is set. Of it,
-// loadBalancingConfig and loadBalancingPolicy are used today. NewClient
-// fails on one that does not parse.
+// resolver gives none, or when WithDisableServiceConfig is set: its
+// load-balancing policy, method configs (timeout, waitForReady, message
+// size limits, retryPolicy or hedgingPolicy of gRFC A6), retryThrottling
+// and healthCheckConfig. NewClient fails on one that does not parse.
 func WithDefaultServiceConfig(js string) DialOption {
 	return func(o *dialOptions) { o.defaultSC = js }
 }
+
+// WithDisableRetry turns off retries and hedging (gRFC A6): a call is
+// sent once, whatever its method config says. Transparent retries of
+// calls the server never processed stay on.
+func WithDisableRetry() DialOption { return func(o *dialOptions) { o.noRetry = true } }
 
 // WithDisableServiceConfig ignores service configs from resolvers.
 func WithDisableServiceConfig() DialOption { return func(o *dialOptions) { o.disableSC = true } }
@@ -150,6 +159,13 @@ type CallOptions struct {
 	// ContentSubtype selects application/grpc+<subtype>; "" sends plain
 	// application/grpc (which means proto).
 	ContentSubtype string
+	// WaitForReadySet says WaitForReady was chosen for the call, so it
+	// overrides the method config's waitForReady.
+	WaitForReadySet bool
+	// MaxRetryRPCBufferSize, when positive, bounds the bytes of sent
+	// messages a retried streaming call keeps for replay (default
+	// 256 KiB); past it the call commits to its current attempt.
+	MaxRetryRPCBufferSize int
 }
 
 // ClientConn is a client's channel to a target: its resolver turns the
@@ -178,6 +194,12 @@ type ClientConn struct {
 	picker atomic.Pointer[pickerState]
 	ser    *serializer
 	eager  atomic.Int64 // see msgReader.eager
+
+	// cfg is the service config in force for calls, nil until the
+	// resolver's first answer; firstCfg is closed when it is set.
+	cfg         atomic.Pointer[callConfig]
+	firstCfg    chan struct{}
+	retryBuffer retryBudget
 
 	running  atomic.Bool  // started, read without cc.mu by calls
 	active   atomic.Int64 // calls in progress (idle mode)
@@ -214,7 +236,7 @@ var ErrClientConnClosing = status.Error(codes.Canceled, "grpc: the client connec
 // by dns, as in grpc-go. It does not connect until the first call or
 // Connect.
 func NewClient(target string, opts ...DialOption) (*ClientConn, error) {
-	cc := &ClientConn{target: target, subConns: map[*subConn]struct{}{}, stateCh: make(chan struct{})}
+	cc := &ClientConn{target: target, subConns: map[*subConn]struct{}{}, stateCh: make(chan struct{}), firstCfg: make(chan struct{})}
 	cc.closingCtx, cc.cancelAll = context.WithCancel(context.Background())
 	for _, o := range opts {
 		o(&cc.opts)
@@ -246,11 +268,16 @@ func NewClient(target string, opts ...DialOption) (*ClientConn, error) {
 	if cc.opts.userAgent != "" {
 		cc.userAgent = cc.opts.userAgent + " " + defaultUserAgent
 	}
+	cc.opts.recvSet, cc.opts.sendSet = cc.opts.maxRecv > 0, cc.opts.maxSend > 0
 	if cc.opts.maxRecv <= 0 {
 		cc.opts.maxRecv = DefaultMaxRecvMsgSize
 	}
 	if cc.opts.maxSend <= 0 {
 		cc.opts.maxSend = math.MaxInt32
+	}
+	if cc.opts.disableSC {
+		// No resolver's config to wait for.
+		cc.setConfig(cc.defaultSC)
 	}
 	if !cc.opts.idleSet {
 		cc.opts.idleTimeout = defaultIdleTimeout
@@ -377,6 +404,9 @@ func (cc *ClientConn) exitIdle() {
 	if err != nil {
 		cc.lastErr = fmt.Errorf("resolver: %w", err)
 		cc.ser.schedule(func() {
+			if cc.cfg.Load() == nil {
+				cc.setConfig(cc.defaultSC)
+			}
 			if cc.bal != nil {
 				cc.bal.ResolverError(err)
 			}
@@ -499,6 +529,7 @@ func (cc *ClientConn) updateResolverState(s resolver.State) error {
 		}
 	}
 	cc.curSC = sc
+	cc.setConfig(sc)
 	name := defaultPolicy
 	var lbCfg serviceconfig.LoadBalancingConfig
 	if sc != nil && sc.lbName != "" {
@@ -585,6 +616,11 @@ func (r *resolverCC) UpdateState(s resolver.State) error {
 func (r *resolverCC) ReportError(err error) {
 	cc := r.cc
 	cc.ser.schedule(func() {
+		if cc.cfg.Load() == nil {
+			// Calls waiting for the first config go on with the default
+			// one, and fail or wait as the balancer says.
+			cc.setConfig(cc.defaultSC)
+		}
 		if cc.bal != nil {
 			cc.bal.ResolverError(err)
 		}

@@ -38,6 +38,8 @@ var want = metadata.MD{
 	"custom":      {"c1", "c2"},
 	"x-grpc-test": {"x"},
 	"data-bin":    {"\x00\xff"},
+	// gRFC A6's pushback reaches users, as in grpc-go.
+	"grpc-retry-pushback-ms": {"10"},
 }
 
 func equalMD(a, b metadata.MD) bool {

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	pb "github.com/h2rpc/h2rpc/internal/testpb"
+	"github.com/h2rpc/h2rpc/stub"
 )
 
 // BenchmarkUnary measures a unary round trip of a 1-byte payload over
@@ -44,4 +45,24 @@ func BenchmarkUnaryParallel(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkUnaryRetryPolicy is BenchmarkUnary on a method with a retry
+// policy, whose calls succeed first time: it shows what the policy costs.
+func BenchmarkUnaryRetryPolicy(b *testing.B) {
+	e := newEnv(b, envConfig{copts: []stub.DialOption{stub.WithDefaultServiceConfig(`{"methodConfig": [{"name": [{}],
+		"retryPolicy": {"maxAttempts": 3, "initialBackoff": "0.1s", "maxBackoff": "1s", "backoffMultiplier": 2,
+		"retryableStatusCodes": ["UNAVAILABLE"]}}]}`)}})
+	ctx := ctxT(b)
+	req := &pb.Request{Payload: "x"}
+	if _, err := e.client.Unary(ctx, req); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := e.client.Unary(ctx, req); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -12,6 +12,8 @@ type callInfo struct {
 	maxRecvMsgSize int
 	maxSendMsgSize int
 	waitForReady   bool
+	wfrSet         bool
+	retryBuffer    int
 	contentSubtype string
 	header         *metadata.MD
 	trailer        *metadata.MD
@@ -102,7 +104,7 @@ func WaitForReady(waitForReady bool) CallOption { return FailFastCallOption{Fail
 type FailFastCallOption struct{ FailFast bool }
 
 func (o FailFastCallOption) apply(ci callInfo) callInfo {
-	ci.waitForReady = !o.FailFast
+	ci.waitForReady, ci.wfrSet = !o.FailFast, true
 	return ci
 }
 
@@ -130,5 +132,21 @@ type ForceCodecCallOption struct{ Codec codec.Codec }
 
 func (o ForceCodecCallOption) apply(ci callInfo) callInfo {
 	ci.codec = o.Codec
+	return ci
+}
+
+// MaxRetryRPCBufferSize bounds the bytes of sent messages a streaming call
+// with a retry policy keeps for replaying on a new attempt (default
+// 256 KiB); once it has sent more, the call is no longer retried.
+func MaxRetryRPCBufferSize(bytes int) CallOption {
+	return MaxRetryRPCBufferSizeCallOption{MaxRetryRPCBufferSize: bytes}
+}
+
+// MaxRetryRPCBufferSizeCallOption is the CallOption made by
+// MaxRetryRPCBufferSize.
+type MaxRetryRPCBufferSizeCallOption struct{ MaxRetryRPCBufferSize int }
+
+func (o MaxRetryRPCBufferSizeCallOption) apply(ci callInfo) callInfo {
+	ci.retryBuffer = o.MaxRetryRPCBufferSize
 	return ci
 }

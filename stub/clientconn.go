@@ -124,6 +124,9 @@ func (ci *callInfo) resolve() (codec.Codec, channel.CallOptions, error) {
 		MaxSendMsgSize: ci.maxSendMsgSize,
 		WaitForReady:   ci.waitForReady,
 		ContentSubtype: ci.contentSubtype,
+
+		WaitForReadySet:       ci.wfrSet,
+		MaxRetryRPCBufferSize: ci.retryBuffer,
 	}
 	cd := ci.codec
 	if cd != nil {

@@ -19,11 +19,19 @@ func WithResolvers(rs ...resolver.Builder) DialOption {
 }
 
 // WithDefaultServiceConfig sets the service config (JSON) used while the
-// resolver gives none; its loadBalancingConfig chooses the balancer
-// (pick_first by default). NewClient fails on one that does not parse.
+// resolver gives none: its loadBalancingConfig chooses the balancer
+// (pick_first by default), its methodConfig sets timeouts, waitForReady,
+// message size limits and retry or hedging policies per method (gRFC A6),
+// and retryThrottling bounds retries across calls. NewClient fails on one
+// that does not parse.
 func WithDefaultServiceConfig(js string) DialOption {
 	return WithChannelOptions(channel.WithDefaultServiceConfig(js))
 }
+
+// WithDisableRetry turns off retries and hedging: every call is sent
+// once, whatever its method config says (calls the server never processed
+// are still sent again transparently).
+func WithDisableRetry() DialOption { return WithChannelOptions(channel.WithDisableRetry()) }
 
 // WithDisableServiceConfig ignores the service configs resolvers give.
 func WithDisableServiceConfig() DialOption {

@@ -28,6 +28,12 @@ func kindOf(name string) kind {
 	// grpc-timeout, grpc-encoding, grpc-accept-encoding, grpc-status,
 	// grpc-message, grpc-status-details-bin and every future grpc- key.
 	if strings.HasPrefix(name, ":") || strings.HasPrefix(name, "grpc-") {
+		switch name {
+		case "grpc-previous-rpc-attempts", "grpc-retry-pushback-ms":
+			// gRFC A6's: set and read through metadata (a server's
+			// handler pushes back with a trailer), as in grpc-go.
+			return metadata
+		}
 		return protocol
 	}
 	switch name {

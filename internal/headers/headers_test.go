@@ -23,7 +23,6 @@ func TestTable(t *testing.T) {
 		{"grpc-status", true, false},
 		{"grpc-message", true, false},
 		{"grpc-status-details-bin", true, false},
-		{"grpc-retry-pushback-ms", true, false},
 		{"grpc-", true, false},
 		// Written by the gRPC layer, shown to receivers as grpc-go shows it.
 		{"user-agent", true, true},
@@ -34,7 +33,10 @@ func TestTable(t *testing.T) {
 		{"transfer-encoding", true, false},
 		{"upgrade", true, false},
 		{"host", true, false},
-		// User metadata, including names that only look like reserved ones.
+		// User metadata, including names that only look like reserved ones,
+		// and gRFC A6's two that go through metadata.
+		{"grpc-retry-pushback-ms", false, true},
+		{"grpc-previous-rpc-attempts", false, true},
 		{"custom", false, true},
 		{"trace-bin", false, true},
 		{"x-grpc-test-echo-initial", false, true},

@@ -1,0 +1,261 @@
+package channel
+
+import (
+	"context"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/h2rpc/h2rpc/channel/balancer"
+	"github.com/h2rpc/h2rpc/channel/codes"
+	"github.com/h2rpc/h2rpc/channel/metadata"
+	"github.com/h2rpc/h2rpc/channel/status"
+	"github.com/h2rpc/h2rpc/stream"
+)
+
+// errHedgeLost ends an attempt whose headers came after another
+// attempt's: the call has committed to that one.
+var errHedgeLost = status.Error(codes.Canceled, "grpc: another hedged attempt was committed")
+
+// hedgeState is what the attempts of one hedged unary call share.
+type hedgeState struct {
+	mu        sync.Mutex
+	used      []*stream.Conn // connections attempts have gone to
+	attempts  []*ClientStream
+	cancels   []context.CancelFunc
+	committed *ClientStream
+}
+
+// pick picks a connection for cs, one no other attempt of the call has
+// used when the balancer offers one: the balancer is asked again, as many
+// times as attempts have gone out, before a used one is accepted.
+func (h *hedgeState) pick(cs *ClientStream) (*stream.Conn, func(balancer.DoneInfo), error) {
+	h.mu.Lock()
+	tries := len(h.used) + 1
+	h.mu.Unlock()
+	var conn *stream.Conn
+	var done func(balancer.DoneInfo)
+	for range tries {
+		if done != nil {
+			done(balancer.DoneInfo{})
+		}
+		var err error
+		conn, done, err = cs.cc.pick(cs.ctx, cs.co.WaitForReady, cs.method)
+		if err != nil {
+			return nil, nil, err
+		}
+		if !h.usedConn(conn) {
+			break
+		}
+	}
+	h.mu.Lock()
+	h.used = append(h.used, conn)
+	h.mu.Unlock()
+	return conn, done, nil
+}
+
+func (h *hedgeState) usedConn(c *stream.Conn) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, u := range h.used {
+		if u == c {
+			return true
+		}
+	}
+	return false
+}
+
+// commit makes cs the call's attempt once its headers arrive, unless
+// another got there first; the other attempts are cancelled.
+func (h *hedgeState) commit(cs *ClientStream) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.committed != nil {
+		return h.committed == cs
+	}
+	h.committed = cs
+	for i, a := range h.attempts {
+		if a != cs {
+			h.cancels[i]()
+		}
+	}
+	return true
+}
+
+// isCommitted reports whether an attempt has committed.
+func (h *hedgeState) isCommitted() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.committed != nil
+}
+
+// hedgeResult is how one attempt of a hedged call ended.
+type hedgeResult struct {
+	cs    *ClientStream
+	reply []byte
+	err   error
+	end   attemptEnd
+}
+
+// maxHedgeTransparent bounds the attempts of a hedged call that are sent
+// again because they never reached a server's handler.
+const maxHedgeTransparent = 8
+
+// invokeHedged runs a unary call under a hedging policy (gRFC A6): the
+// first attempt goes at once, another after each hedgingDelay (all at once
+// for a delay of 0) or at once when one fails with a non-fatal code, up to
+// maxAttempts, each to a server the others have not used when there is
+// one. The first attempt to receive response headers is committed and the
+// others are cancelled; a fatal status ends the call; when every attempt
+// has failed with a non-fatal code, the last failure is the call's.
+func (cc *ClientConn) invokeHedged(ctx context.Context, method string, req, reply []byte, co *CallOptions, mc *methodConfig, thr *throttler, header, trailer *metadata.MD) ([]byte, error) {
+	hp := mc.hedge
+	// The attempts' goroutines get copies: what the caller passed stays
+	// the caller's (and on its stack, for calls that do not hedge).
+	var opts CallOptions
+	if co != nil {
+		opts = *co
+	}
+	ctx, cancelAll := context.WithCancel(ctx)
+	defer cancelAll()
+	h := &hedgeState{}
+	results := make(chan hedgeResult, hp.maxAttempts+maxHedgeTransparent)
+	sent, pending, transparent := 0, 0, 0
+	stopped := false // the server's pushback said stop
+	launch := func(prev int) {
+		// Its own copy: attempts write the message prefix, and may
+		// outlive the call, after which req is the caller's again.
+		msg := append([]byte(nil), req...)
+		actx, cancel := context.WithCancel(ctx)
+		cs := new(ClientStream)
+		cs.hedge = h
+		h.mu.Lock()
+		h.attempts = append(h.attempts, cs)
+		h.cancels = append(h.cancels, cancel)
+		committed := h.committed != nil
+		h.mu.Unlock()
+		if committed {
+			cancel()
+		}
+		pending++
+		go func() {
+			defer cancel()
+			r := hedgeResult{cs: cs}
+			if err := cs.init(cc, actx, method, &opts, mc); err != nil {
+				r.err, r.end.local = err, true
+			} else {
+				cs.prevAttempts = prev
+				r.reply, r.err = cs.invokeOnce(msg, nil, nil, nil)
+				r.end = cs.attemptEnd(r.err)
+			}
+			results <- r
+		}()
+	}
+	next := func() bool {
+		if stopped || sent >= hp.maxAttempts || h.isCommitted() || (sent > 0 && !thr.allowed()) {
+			return false
+		}
+		launch(sent)
+		sent++
+		return true
+	}
+	var timer *time.Timer
+	var tick <-chan time.Time
+	arm := func(d time.Duration) {
+		if timer != nil {
+			timer.Stop()
+		}
+		tick = nil
+		if !stopped && sent < hp.maxAttempts {
+			timer = time.NewTimer(d)
+			tick = timer.C
+		}
+	}
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	next()
+	if hp.delay == 0 {
+		for next() {
+		}
+	} else {
+		arm(hp.delay)
+	}
+	var last hedgeResult
+	for {
+		select {
+		case r := <-results:
+			pending--
+			if r.err == errHedgeLost {
+				break
+			}
+			if r.err == nil || r.end.committed || r.end.local || !hp.nonFatal.has(status.Code(r.err)) {
+				if r.err == nil {
+					thr.success()
+				}
+				return hedgeFinish(h, r, reply, header, trailer)
+			}
+			if r.end.streamErr != nil && (neverSent(r.end.streamErr) || unprocessed(r.end.streamErr)) && transparent < maxHedgeTransparent {
+				// Never reached a handler: sent again, not counted.
+				transparent++
+				launch(r.cs.prevAttempts)
+				break
+			}
+			last = r
+			thr.fail()
+			if vs := fieldValues(r.end.trailers, "grpc-retry-pushback-ms"); len(vs) > 0 {
+				ms, err := strconv.Atoi(vs[0])
+				if len(vs) > 1 || err != nil || ms < 0 {
+					stopped = true
+					tick = nil
+				} else {
+					arm(time.Duration(ms) * time.Millisecond)
+				}
+			} else if next() {
+				arm(hp.delay)
+			}
+		case <-tick:
+			tick = nil
+			if next() {
+				arm(hp.delay)
+			}
+		case <-ctx.Done():
+			return reply[:0], contextError(ctx.Err())
+		}
+		if pending == 0 && !next() {
+			if last.cs == nil {
+				return reply[:0], status.Error(codes.Internal, "grpc: hedged call ended without an attempt")
+			}
+			if sent > 1 {
+				last.err = exhausted(last.err, sent)
+			}
+			return hedgeFinish(h, last, reply, header, trailer)
+		}
+	}
+}
+
+// hedgeFinish returns the result of the attempt that ends a hedged call,
+// and cancels the others.
+func hedgeFinish(h *hedgeState, r hedgeResult, reply []byte, header, trailer *metadata.MD) ([]byte, error) {
+	h.mu.Lock()
+	for i, a := range h.attempts {
+		if a != r.cs {
+			h.cancels[i]()
+		}
+	}
+	h.mu.Unlock()
+	reply = append(reply[:0], r.reply...)
+	cs := r.cs
+	if header != nil {
+		*header = metadata.MD{}
+		if cs.st != nil && cs.headerFields != nil && !cs.st.TrailersOnly() {
+			*header = headerMD(cs.headerFields)
+		}
+	}
+	if trailer != nil {
+		*trailer = cs.Trailer()
+	}
+	return reply, r.err
+}
