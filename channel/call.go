@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -638,9 +639,11 @@ func (cc *ClientConn) NewStream(ctx context.Context, method string, co *CallOpti
 }
 
 // openAttempt picks a connection and opens the call's stream on it,
-// again on another connection while the stream never left the client.
+// again on another connection while the stream never left the client
+// (gRFC A6: such transparent retries are unlimited; the context bounds
+// them).
 func (cs *ClientStream) openAttempt() error {
-	for attempt := 0; ; attempt++ {
+	for {
 		conn, done, err := cs.cc.pick(cs.ctx, cs.co.WaitForReady, cs.method)
 		if err != nil {
 			return err
@@ -654,7 +657,10 @@ func (cs *ClientStream) openAttempt() error {
 			return nil
 		}
 		cs.callDone(err)
-		if retryable(err) && attempt < maxTransparentRetries {
+		if neverSent(err) {
+			// Let the subchannel see its connection is gone before the
+			// next pick.
+			runtime.Gosched()
 			continue
 		}
 		return cs.streamError(err)
@@ -691,11 +697,6 @@ func (cs *ClientStream) applyMethodConfig(mc *methodConfig) {
 		}
 	}
 }
-
-// maxTransparentRetries bounds how often a call the server never saw is
-// sent again on a new connection when the call has no retry policy
-// (NewStream, before the stream opens).
-const maxTransparentRetries = 3
 
 // Invoke runs a unary call. req holds MsgHeaderLen free bytes, then the
 // request message; the response message is appended to reply[:0]. The
@@ -745,7 +746,9 @@ func (cc *ClientConn) Invoke(ctx context.Context, method string, req, reply []by
 		if err := sleep(ctx, wait); err != nil {
 			return reply[:0], contextError(err)
 		}
-		if !transparent {
+		if transparent {
+			runtime.Gosched()
+		} else {
 			rs.retries++
 		}
 	}
