@@ -756,7 +756,7 @@ func (cc *ClientConn) Invoke(ctx context.Context, method string, req, reply []by
 
 // attemptEnd describes how the call's attempt failed with err.
 func (cs *ClientStream) attemptEnd(err error) attemptEnd {
-	e := attemptEnd{err: err, streamErr: cs.retryErr, local: cs.localErr || cs.ctx.Err() != nil}
+	e := attemptEnd{err: err, streamErr: cs.retryErr, local: cs.localErr}
 	if cs.st == nil {
 		return e
 	}

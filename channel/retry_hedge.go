@@ -82,6 +82,13 @@ func (h *hedgeState) commit(cs *ClientStream) bool {
 	return true
 }
 
+// lost reports whether an attempt other than cs has committed.
+func (h *hedgeState) lost(cs *ClientStream) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.committed != nil && h.committed != cs
+}
+
 // isCommitted reports whether an attempt has committed.
 func (h *hedgeState) isCommitted() bool {
 	h.mu.Lock()
@@ -188,8 +195,8 @@ func (cc *ClientConn) invokeHedged(ctx context.Context, method string, req, repl
 		select {
 		case r := <-results:
 			pending--
-			if r.err == errHedgeLost {
-				break
+			if r.err == errHedgeLost || h.lost(r.cs) {
+				break // the committed attempt's result is the call's
 			}
 			if r.err == nil || r.end.committed || r.end.local || !hp.nonFatal.has(status.Code(r.err)) {
 				if r.err == nil {

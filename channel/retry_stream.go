@@ -5,6 +5,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/h2rpc/h2rpc/channel/codes"
+	"github.com/h2rpc/h2rpc/channel/status"
 	"github.com/h2rpc/h2rpc/frame"
 	"github.com/h2rpc/h2rpc/stream"
 )
@@ -107,7 +109,14 @@ func (rs *streamRetry) commit() {
 // is under way.
 func (cs *ClientStream) retryAttempt(err error) bool {
 	rs := cs.rs
-	if rs.committed.Load() || rs.cancelled.Load() {
+	if rs.committed.Load() || rs.cancelled.Load() || cs.ctx.Err() != nil {
+		// The caller gave up while the attempt failed (which also commits
+		// the call): it ends as the caller said.
+		if err := cs.ctx.Err(); err != nil {
+			cs.headerErr = contextError(err)
+		} else if rs.cancelled.Load() {
+			cs.headerErr = errCancelled
+		}
 		return false
 	}
 	transparent, wait, again, ferr := rs.next(cs.attemptEnd(err))
@@ -157,6 +166,9 @@ func (cs *ClientStream) retryAttempt(err error) bool {
 	}
 	return true
 }
+
+// errCancelled ends a call its caller cancelled with Cancel.
+var errCancelled = status.Error(codes.Canceled, "grpc: the call was cancelled")
 
 // resetAttempt clears what belongs to one attempt.
 func (cs *ClientStream) resetAttempt() {
