@@ -45,11 +45,19 @@ var H2RPCServiceDesc = stub.ServiceDesc{
 
 // StartH2RPC serves the benchmark service with h2rpc on ln, with default
 // options, and connects an h2rpc client to it over h2c.
-func StartH2RPC(ln net.Listener) (Client, func(), error) {
+func StartH2RPC(ln net.Listener) (Client, func(), error) { return StartH2RPCWithConfig(ln, "") }
+
+// StartH2RPCWithConfig is StartH2RPC with a default service config for
+// the client ("" for none).
+func StartH2RPCWithConfig(ln net.Listener, serviceConfig string) (Client, func(), error) {
 	s := stub.NewServer()
 	s.RegisterService(&H2RPCServiceDesc, Echo{})
 	stop := serve(s, ln)
-	cc, err := stub.NewClient(ln.Addr().String(), stub.WithTransportCredentials(insecure.NewCredentials()))
+	opts := []stub.DialOption{stub.WithTransportCredentials(insecure.NewCredentials())}
+	if serviceConfig != "" {
+		opts = append(opts, stub.WithDefaultServiceConfig(serviceConfig))
+	}
+	cc, err := stub.NewClient(ln.Addr().String(), opts...)
 	if err != nil {
 		stop()
 		return nil, nil, err

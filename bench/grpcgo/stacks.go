@@ -75,11 +75,19 @@ func serve(s server, ln net.Listener) (stop func()) {
 
 // StartGRPC serves the benchmark service with grpc-go on ln, with default
 // options, and connects a grpc-go client to it over h2c.
-func StartGRPC(ln net.Listener) (Client, func(), error) {
+func StartGRPC(ln net.Listener) (Client, func(), error) { return StartGRPCWithConfig(ln, "") }
+
+// StartGRPCWithConfig is StartGRPC with a default service config for the
+// client ("" for none).
+func StartGRPCWithConfig(ln net.Listener, serviceConfig string) (Client, func(), error) {
 	s := grpc.NewServer()
 	s.RegisterService(&GRPCServiceDesc, Echo{})
 	stop := serve(s, ln)
-	cc, err := grpc.NewClient(ln.Addr().String(), grpc.WithTransportCredentials(grpcinsecure.NewCredentials()))
+	opts := []grpc.DialOption{grpc.WithTransportCredentials(grpcinsecure.NewCredentials())}
+	if serviceConfig != "" {
+		opts = append(opts, grpc.WithDefaultServiceConfig(serviceConfig))
+	}
+	cc, err := grpc.NewClient(ln.Addr().String(), opts...)
 	if err != nil {
 		stop()
 		return nil, nil, err
