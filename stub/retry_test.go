@@ -422,3 +422,44 @@ func TestBadServiceConfigs(t *testing.T) {
 		}
 	}
 }
+
+// TestResolverServiceConfig: a service config from the resolver replaces
+// the default one; a bad one keeps the config in force (gRFC A21); with
+// WithDisableServiceConfig the default one stays.
+func TestResolverServiceConfig(t *testing.T) {
+	leakcheck.Check(t)
+	log := &faultsvc.Log{}
+	addr, _ := faultServer(t, "s", log)
+	for _, disabled := range []bool{false, true} {
+		r := manual.NewBuilderWithScheme("sc")
+		opts := []stub.DialOption{stub.WithResolvers(r), stub.WithTransportCredentials(insecure.NewCredentials()),
+			stub.WithDefaultServiceConfig(fmt.Sprintf(retryUnavailable, 2))}
+		if disabled {
+			opts = append(opts, stub.WithDisableServiceConfig())
+		}
+		cc, err := stub.NewClient("sc:///x", opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cc.Close()
+		cc.Connect()
+		waitFor(t, func() bool { return r.CC() != nil })
+		addrs := []resolver.Address{{Addr: addr}}
+		r.UpdateState(resolver.State{Addresses: addrs, ServiceConfig: r.CC().ParseServiceConfig(fmt.Sprintf(retryUnavailable, 4))})
+		want := 4
+		if disabled {
+			want = 2
+		}
+		if _, _, as := unaryFault(ctxT(t), cc, log, "UNAVAILABLE"); len(as) != want {
+			t.Errorf("disabled %v: the resolver's config (4 attempts): %d attempts, want %d", disabled, len(as), want)
+		}
+		bad := r.CC().ParseServiceConfig(`{"methodConfig": [{"name": [{}], "timeout": "soon"}]}`)
+		if bad.Err == nil {
+			t.Fatal("a bad config parsed")
+		}
+		r.UpdateState(resolver.State{Addresses: addrs, ServiceConfig: bad})
+		if _, _, as := unaryFault(ctxT(t), cc, log, "UNAVAILABLE"); len(as) != want {
+			t.Errorf("disabled %v: after a bad config: %d attempts, want %d", disabled, len(as), want)
+		}
+	}
+}
