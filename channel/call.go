@@ -71,6 +71,7 @@ type ClientStream struct {
 	rs           *streamRetry // a streaming call's retries; nil: none
 	cancelCtx    func()       // ends the context of a method config's timeout
 	hedge        *hedgeState  // the hedged call this attempt belongs to
+	sh           *streamHedge // a hedged streaming call's attempts; cs is their front
 }
 
 var clientStreamPool = sync.Pool{New: func() any { return new(ClientStream) }}
@@ -256,12 +257,21 @@ func (cs *ClientStream) Context() context.Context { return cs.ctx }
 
 // SetMessageCompression chooses whether the following messages are
 // compressed, when the call has a compressor (they are by default).
-func (cs *ClientStream) SetMessageCompression(on bool) { cs.noCompress = !on }
+func (cs *ClientStream) SetMessageCompression(on bool) {
+	if cs.sh != nil {
+		cs.sh.setCompression(on)
+		return
+	}
+	cs.noCompress = !on
+}
 
 // SendMsg sends one message: p holds MsgHeaderLen free bytes, then the
 // message. p may be reused once SendMsg returns. If the call has already
 // ended, SendMsg returns io.EOF and RecvMsg tells how it ended.
 func (cs *ClientStream) SendMsg(p []byte) error {
+	if cs.sh != nil {
+		return cs.sh.sendMsg(p, false)
+	}
 	if cs.rs != nil && !cs.rs.committed.Load() {
 		return cs.sendRetried(p, false)
 	}
@@ -296,6 +306,9 @@ func (cs *ClientStream) send(p []byte, last bool) error {
 
 // CloseSend ends the request side of the call.
 func (cs *ClientStream) CloseSend() error {
+	if cs.sh != nil {
+		return cs.sh.sendMsg(nil, true)
+	}
 	if cs.rs != nil && !cs.rs.committed.Load() {
 		return cs.closeSendRetried()
 	}
@@ -327,6 +340,10 @@ func (cs *ClientStream) flush() {
 // Cancel abandons the call: the stream is reset with CANCEL. Calls whose
 // context ends are cancelled the same way.
 func (cs *ClientStream) Cancel() {
+	if cs.sh != nil {
+		cs.sh.cancel()
+		return
+	}
 	if rs := cs.rs; rs != nil {
 		// The receiver may be replacing the attempt's stream.
 		rs.cancelled.Store(true)
@@ -344,6 +361,9 @@ func (cs *ClientStream) Cancel() {
 // a call that ended without headers (trailers-only), it returns an empty
 // MD and nil error; RecvMsg then returns the status.
 func (cs *ClientStream) Header() (metadata.MD, error) {
+	if cs.sh != nil {
+		return cs.sh.header()
+	}
 	fields, err := cs.readHeader()
 	if err != nil && fields == nil {
 		return nil, err
@@ -423,6 +443,13 @@ func (cs *ClientStream) checkHeader() error {
 func (cs *ClientStream) RecvMsg(buf []byte) ([]byte, error) {
 	if cs.recvErr != nil {
 		return buf[:0], cs.recvErr
+	}
+	if cs.sh != nil {
+		msg, err := cs.sh.recvMsg(buf)
+		if err != nil {
+			cs.end(err) // the front's own end: idle count, timeout
+		}
+		return msg, err
 	}
 	if _, err := cs.readHeader(); err != nil {
 		return buf[:0], cs.end(err)
@@ -521,6 +548,9 @@ func (cs *ClientStream) end(err error) error {
 // Trailer returns the trailer metadata, once RecvMsg has returned an
 // error.
 func (cs *ClientStream) Trailer() metadata.MD {
+	if cs.sh != nil {
+		return cs.sh.trailer()
+	}
 	if cs.st == nil {
 		return nil
 	}
@@ -529,7 +559,14 @@ func (cs *ClientStream) Trailer() metadata.MD {
 
 // LastRecvCompressed reports whether the last message received carried
 // the compressed flag.
-func (cs *ClientStream) LastRecvCompressed() bool { return cs.mr.compressed }
+func (cs *ClientStream) LastRecvCompressed() bool {
+	if cs.sh != nil {
+		if w := cs.sh.winner.Load(); w != nil {
+			return w.mr.compressed
+		}
+	}
+	return cs.mr.compressed
+}
 
 // trailerStatus returns the status carried by trailers (nil for OK).
 func trailerStatus(fields []hpack.HeaderField) error {
@@ -618,7 +655,11 @@ func (cc *ClientConn) NewStream(ctx context.Context, method string, co *CallOpti
 	}
 	cc.callStarted()
 	cs.counted.Store(true)
-	if err := cs.openAttempt(); err != nil {
+	if mc != nil && mc.hedge != nil && !cc.opts.noRetry {
+		// The attempts carry the call; cs is their front.
+		cs.thr = nil
+		cs.sh = cc.newStreamHedge(ctx, method, cs.co, mc, cfg.thr)
+	} else if err := cs.openAttempt(); err != nil {
 		cs.uncount()
 		cs.endCtx()
 		return nil, err

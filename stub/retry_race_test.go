@@ -95,7 +95,7 @@ func TestRetryRandomized(t *testing.T) {
 				id := fmt.Sprint("r", g, "-", i)
 				ctx = metadata.AppendToOutgoingContext(ctx, "fault-id", id, "fault-script", script)
 				var err error
-				kind := r.IntN(3)
+				kind := r.IntN(4)
 				switch kind {
 				case 0:
 					err = retry.Invoke(ctx, faultsvc.UnaryMethod, wrapperspb.String("x"), new(wrapperspb.StringValue))
@@ -104,7 +104,11 @@ func TestRetryRandomized(t *testing.T) {
 				default:
 					// Hedged: any attempt's outcome may win, so only the
 					// set of possible codes is known.
-					err = hedged.Invoke(ctx, faultsvc.UnaryMethod, wrapperspb.String("x"), new(wrapperspb.StringValue))
+					if kind == 2 {
+						err = hedged.Invoke(ctx, faultsvc.UnaryMethod, wrapperspb.String("x"), new(wrapperspb.StringValue))
+					} else {
+						err = randomStream(ctx, hedged)
+					}
 					if c := status.Code(err); c != codes.OK && c != codes.Unavailable && c != codes.Internal && !(cancelled && c == codes.Canceled) {
 						t.Errorf("hedged %q: %v", script, err)
 					}

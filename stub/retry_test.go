@@ -463,3 +463,78 @@ func TestResolverServiceConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestHedgingStream: a hedged streaming call sends each hedge with every
+// message sent so far replayed, commits to the first attempt whose
+// headers arrive, and cancels the others.
+func TestHedgingStream(t *testing.T) {
+	leakcheck.Check(t)
+	log := &faultsvc.Log{}
+	var addrs []string
+	for i := range 3 {
+		a, _ := faultServer(t, fmt.Sprint("s", i), log)
+		addrs = append(addrs, a)
+	}
+	delayed := faultClient(t, fmt.Sprintf(hedge, 3, "0.2s"), addrs)
+	allAtOnce := faultClient(t, fmt.Sprintf(hedge, 3, "0s"), addrs)
+	slow := faultClient(t, fmt.Sprintf(hedge, 3, "5s"), addrs)
+	for _, cc := range []*stub.ClientConn{delayed, allAtOnce, slow} {
+		for range 3 {
+			unaryFault(ctxT(t), cc, log, "OK")
+		}
+	}
+	run := func(cc *stub.ClientConn, script string) (string, error, []faultsvc.Attempt) {
+		id := fmt.Sprint("hs", callSeq.Add(1))
+		ctx := metadata.AppendToOutgoingContext(ctxT(t), "fault-id", id, "fault-script", script)
+		s, err := cc.NewStream(ctx, &stub.StreamDesc{ServerStreams: true, ClientStreams: true}, faultsvc.StreamMethod)
+		if err != nil {
+			return "", err, nil
+		}
+		for _, m := range []string{"a", "b"} {
+			if err := s.SendMsg(wrapperspb.String(m)); err != nil {
+				t.Fatalf("SendMsg: %v", err)
+			}
+		}
+		time.Sleep(30 * time.Millisecond) // messages sent before and after a hedge
+		if err := s.SendMsg(wrapperspb.String("c")); err != nil {
+			t.Fatalf("SendMsg: %v", err)
+		}
+		s.CloseSend()
+		out := new(wrapperspb.StringValue)
+		err = s.RecvMsg(out)
+		for err == nil {
+			err = s.RecvMsg(new(wrapperspb.StringValue))
+		}
+		if err.Error() == "EOF" {
+			err = nil
+		}
+		return out.Value, err, log.Attempts(id)
+	}
+	start := time.Now()
+	reply, err, as := run(delayed, "delay=3000;OK,OK")
+	if err != nil || reply != "a+b+c" || time.Since(start) > 2500*time.Millisecond {
+		t.Fatalf("slow first attempt: %q, %v after %v; want the hedge's a+b+c", reply, err, time.Since(start))
+	}
+	if len(as) < 2 || !slices.Equal(as[1].Requests, []string{"a", "b", "c"}) {
+		t.Errorf("the hedge received %v", as)
+	}
+	_, err, as = run(allAtOnce, "delay=200;OK")
+	servers := map[string]bool{}
+	for _, a := range as {
+		servers[a.Server] = true
+	}
+	if err != nil || len(as) != 3 || len(servers) != 3 {
+		t.Errorf("a delay of 0: %v, %d attempts on %d servers; want 3 on 3", err, len(as), len(servers))
+	}
+	start = time.Now()
+	reply, err, as = run(slow, "UNAVAILABLE,OK")
+	if err != nil || reply != "a+b+c" || len(as) != 2 || time.Since(start) > 2*time.Second {
+		t.Errorf("non-fatal failure: %q, %v, %d attempts after %v", reply, err, len(as), time.Since(start))
+	}
+	if _, err, as = run(slow, "INTERNAL,OK"); status.Code(err) != codes.Internal || len(as) != 1 {
+		t.Errorf("fatal failure: %v after %d attempts", err, len(as))
+	}
+	if _, err, as = run(allAtOnce, "UNAVAILABLE"); status.Code(err) != codes.Unavailable || len(as) != 3 {
+		t.Errorf("every hedge failing: %v after %d attempts", err, len(as))
+	}
+}
