@@ -319,6 +319,14 @@ func (cs *ClientStream) closeSend() error {
 	if cs.sendClosed {
 		return nil
 	}
+	if cs.ctx.Err() != nil {
+		// The caller has given up, and the context's callback may not
+		// have reset the stream yet: ending the request now could let the
+		// server answer it as a whole one.
+		cs.sendClosed = true
+		cs.st.Reset(frame.ErrCodeCancel)
+		return nil
+	}
 	cs.sendClosed = true
 	cs.flushed.Store(true)
 	if err := cs.st.CloseSend(); err != nil && !errors.Is(err, stream.ErrStreamClosed) {
