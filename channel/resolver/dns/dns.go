@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -28,6 +30,10 @@ var (
 	minResolutionInterval atomic.Int64
 	resolvingTimeout      atomic.Int64
 )
+
+// rollPercent draws a resolver's number from 0 to 99 for the percentage
+// of service config choices; tests replace it.
+var rollPercent = func() int { return rand.IntN(100) }
 
 func init() {
 	minResolutionInterval.Store(int64(defaultMinResolutionInterval))
@@ -64,7 +70,7 @@ func (builder) Scheme() string { return Scheme }
 // host[:port], or whose DNS server is no host[:port], is an error. An IP
 // address is pushed as the one address before Build returns; a name is
 // resolved on the resolver's own goroutine, until Close.
-func (builder) Build(target resolver.Target, cc resolver.ClientConn, _ resolver.BuildOptions) (resolver.Resolver, error) {
+func (builder) Build(target resolver.Target, cc resolver.ClientConn, opts resolver.BuildOptions) (resolver.Resolver, error) {
 	host, port, server, err := parse(target)
 	if err != nil {
 		return nil, err
@@ -89,6 +95,11 @@ func (builder) Build(target resolver.Target, cc resolver.ClientConn, _ resolver.
 		cancel:      cancel,
 		resolveNow:  make(chan struct{}, 1),
 		done:        make(chan struct{}),
+	}
+	if !opts.DisableServiceConfig && !isLocalhost(host) {
+		r.readConfig = true
+		r.client.hostname, _ = os.Hostname()
+		r.client.roll = rollPercent()
 	}
 	go r.watch()
 	return r, nil
@@ -137,7 +148,7 @@ func (ipResolver) ResolveNow(resolver.ResolveNowOptions) {}
 func (ipResolver) Close()                                {}
 
 // dnsResolver follows a host name. Its fields are set by Build; its
-// goroutine, watch, alone calls cc and netr.
+// goroutine, watch, alone calls cc, and netr only from lookup.
 type dnsResolver struct {
 	host, port  string
 	netr        *net.Resolver
@@ -145,6 +156,10 @@ type dnsResolver struct {
 	cc          resolver.ClientConn
 	minInterval time.Duration
 	timeout     time.Duration
+	// readConfig is set when the host's TXT record is looked up for a
+	// service config; client is what its choices are matched against.
+	readConfig bool
+	client     client
 
 	// ctx ends when Close is called; it bounds every lookup.
 	ctx    context.Context
@@ -220,11 +235,25 @@ func (r *dnsResolver) watch() {
 }
 
 // lookup resolves the host's A and AAAA records into a state of one
-// endpoint per address.
+// endpoint per address and, unless service configs are disabled, looks up
+// its TXT record at the same time for the state's service config.
 func (r *dnsResolver) lookup() (resolver.State, error) {
 	ctx, cancel := context.WithTimeout(r.ctx, r.timeout)
 	defer cancel()
+	var (
+		wg     sync.WaitGroup
+		txts   []string
+		txtErr error
+	)
+	if r.readConfig {
+		wg.Go(func() { txts, txtErr = r.netr.LookupTXT(ctx, configPrefix+r.host) })
+	}
 	ips, err := r.netr.LookupNetIP(ctx, "ip", r.host)
+	if err != nil {
+		// The TXT record is of no use without addresses.
+		cancel()
+	}
+	wg.Wait()
 	if de, ok := err.(*net.DNSError); ok && r.server != "" {
 		// The error names the system's server, not the one asked.
 		named := *de
@@ -244,6 +273,9 @@ func (r *dnsResolver) lookup() (resolver.State, error) {
 	for i, ip := range ips {
 		s.Addresses[i] = resolver.Address{Addr: net.JoinHostPort(ip.Unmap().String(), r.port)}
 		s.Endpoints[i] = resolver.Endpoint{Addresses: s.Addresses[i : i+1 : i+1]}
+	}
+	if txtErr == nil {
+		s.ServiceConfig = r.serviceConfig(txts)
 	}
 	return s, nil
 }
