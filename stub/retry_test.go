@@ -68,14 +68,14 @@ func faultClient(t testing.TB, sc string, addrs []string, opts ...stub.DialOptio
 
 var callSeq atomic.Int64
 
-// unaryFault makes one call with script and returns its reply, error and
-// the attempts the servers saw.
-func unaryFault(ctx context.Context, cc *stub.ClientConn, log *faultsvc.Log, script string, opts ...stub.CallOption) (string, error, []faultsvc.Attempt) {
+// unaryFault makes one call with script and returns its reply, the
+// attempts the servers saw, and its error.
+func unaryFault(ctx context.Context, cc *stub.ClientConn, log *faultsvc.Log, script string, opts ...stub.CallOption) (string, []faultsvc.Attempt, error) {
 	id := fmt.Sprint("u", callSeq.Add(1))
 	ctx = metadata.AppendToOutgoingContext(ctx, "fault-id", id, "fault-script", script)
 	out := new(wrapperspb.StringValue)
 	err := cc.Invoke(ctx, faultsvc.UnaryMethod, wrapperspb.String("x"), out, opts...)
-	return out.Value, err, log.Attempts(id)
+	return out.Value, log.Attempts(id), err
 }
 
 func previous(as []faultsvc.Attempt) []string {
@@ -121,7 +121,7 @@ func TestRetryAttempts(t *testing.T) {
 		{"retry disabled", disabled, "UNAVAILABLE,OK", codes.Unavailable, "", []string{""}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			reply, err, as := unaryFault(ctxT(t), c.cc, log, c.script)
+			reply, as, err := unaryFault(ctxT(t), c.cc, log, c.script)
 			if status.Code(err) != c.code || reply != c.reply {
 				t.Errorf("got %q, %v; want %q, %v", reply, err, c.reply, c.code)
 			}
@@ -141,14 +141,14 @@ func TestRetryTiming(t *testing.T) {
 	cc := faultClient(t, `{"methodConfig": [{"name": [{}], "retryPolicy": {
 		"maxAttempts": 5, "initialBackoff": "0.05s", "maxBackoff": "0.1s", "backoffMultiplier": 4,
 		"retryableStatusCodes": ["UNAVAILABLE"]}}]}`, []string{addr})
-	_, err, as := unaryFault(ctxT(t), cc, log, "UNAVAILABLE;pushback=300,OK")
+	_, as, err := unaryFault(ctxT(t), cc, log, "UNAVAILABLE;pushback=300,OK")
 	if err != nil || len(as) != 2 {
 		t.Fatalf("pushback: %v after %d attempts", err, len(as))
 	}
 	if gap := as[1].At.Sub(as[0].At); gap < 300*time.Millisecond || gap > 2*time.Second {
 		t.Errorf("the attempt after a 300 ms pushback came %v later", gap)
 	}
-	_, err, as = unaryFault(ctxT(t), cc, log, "UNAVAILABLE")
+	_, as, err = unaryFault(ctxT(t), cc, log, "UNAVAILABLE")
 	if status.Code(err) != codes.Unavailable || len(as) != 5 {
 		t.Fatalf("backoff: %v after %d attempts", err, len(as))
 	}
@@ -172,7 +172,7 @@ func TestRetryDeadlineCoversAttempts(t *testing.T) {
 	ctx, cancel := context.WithTimeout(ctxT(t), 250*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	_, err, _ := unaryFault(ctx, cc, log, "delay=100;UNAVAILABLE")
+	_, _, err := unaryFault(ctx, cc, log, "delay=100;UNAVAILABLE")
 	if status.Code(err) != codes.DeadlineExceeded {
 		t.Fatalf("got %v, want DEADLINE_EXCEEDED", err)
 	}
@@ -192,7 +192,7 @@ func TestMethodConfig(t *testing.T) {
 		{"name": [{"service": "faultsvc.Fault"}], "maxRequestMessageBytes": 4},
 		{"name": [{}], "timeout": "30s"}]}`, []string{addr})
 	start := time.Now()
-	_, err, _ := unaryFault(ctxT(t), cc, log, "hang")
+	_, _, err := unaryFault(ctxT(t), cc, log, "hang")
 	if status.Code(err) != codes.DeadlineExceeded || time.Since(start) > 3*time.Second {
 		t.Errorf("the method config's 0.1 s timeout: %v after %v", err, time.Since(start))
 	}
@@ -219,7 +219,7 @@ func TestRetryThrottling(t *testing.T) {
 	cc := faultClient(t, fmt.Sprintf(`{"retryThrottling": {"maxTokens": 10, "tokenRatio": 0.5}, `+retryUnavailable[1:], 2), []string{addr})
 	var got []int
 	for range 4 {
-		_, _, as := unaryFault(ctxT(t), cc, log, "UNAVAILABLE")
+		_, as, _ := unaryFault(ctxT(t), cc, log, "UNAVAILABLE")
 		got = append(got, len(as))
 	}
 	// 10 → 9 → 8 (retried), 8 → 7 → 6 (retried), 6 → 5 (throttled), 5 → 4.
@@ -228,11 +228,11 @@ func TestRetryThrottling(t *testing.T) {
 	}
 	// Six successes: 4 → 7; a failure then leaves 6, above 5: retried.
 	for range 6 {
-		if _, err, _ := unaryFault(ctxT(t), cc, log, "OK"); err != nil {
+		if _, _, err := unaryFault(ctxT(t), cc, log, "OK"); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, _, as := unaryFault(ctxT(t), cc, log, "UNAVAILABLE"); len(as) != 2 {
+	if _, as, _ := unaryFault(ctxT(t), cc, log, "UNAVAILABLE"); len(as) != 2 {
 		t.Errorf("after successes restored the tokens, a failure made %d attempts, want 2", len(as))
 	}
 }
@@ -245,12 +245,12 @@ func TestStreamingRetryReplays(t *testing.T) {
 	log := &faultsvc.Log{}
 	addr, _ := faultServer(t, "s", log)
 	cc := faultClient(t, fmt.Sprintf(retryUnavailable, 3), []string{addr})
-	run := func(script string, opts ...stub.CallOption) (string, error, []faultsvc.Attempt) {
+	run := func(script string, opts ...stub.CallOption) (string, []faultsvc.Attempt, error) {
 		id := fmt.Sprint("s", callSeq.Add(1))
 		ctx := metadata.AppendToOutgoingContext(ctxT(t), "fault-id", id, "fault-script", script)
 		s, err := cc.NewStream(ctx, &stub.StreamDesc{ServerStreams: true, ClientStreams: true}, faultsvc.StreamMethod, opts...)
 		if err != nil {
-			return "", err, nil
+			return "", nil, err
 		}
 		for _, m := range []string{"a", "b", "c"} {
 			if err := s.SendMsg(wrapperspb.String(m)); err != nil {
@@ -266,9 +266,9 @@ func TestStreamingRetryReplays(t *testing.T) {
 		if err.Error() == "EOF" {
 			err = nil
 		}
-		return out.Value, err, log.Attempts(id)
+		return out.Value, log.Attempts(id), err
 	}
-	reply, err, as := run("UNAVAILABLE,UNAVAILABLE,OK")
+	reply, as, err := run("UNAVAILABLE,UNAVAILABLE,OK")
 	if err != nil || reply != "a+b+c" || len(as) != 3 {
 		t.Fatalf("got %q, %v after %d attempts; want a+b+c after 3", reply, err, len(as))
 	}
@@ -280,15 +280,15 @@ func TestStreamingRetryReplays(t *testing.T) {
 	if p := previous(as); !slices.Equal(p, []string{"", "1", "2"}) {
 		t.Errorf("grpc-previous-rpc-attempts: %q", p)
 	}
-	if _, err, as := run("headers;UNAVAILABLE,OK"); status.Code(err) != codes.Unavailable || len(as) != 1 {
+	if _, as, err := run("headers;UNAVAILABLE,OK"); status.Code(err) != codes.Unavailable || len(as) != 1 {
 		t.Errorf("failure after headers: %v after %d attempts, want UNAVAILABLE after 1", err, len(as))
 	}
-	if _, err, as := run("message;UNAVAILABLE,OK"); status.Code(err) != codes.Unavailable || len(as) != 1 {
+	if _, as, err := run("message;UNAVAILABLE,OK"); status.Code(err) != codes.Unavailable || len(as) != 1 {
 		t.Errorf("failure after a message: %v after %d attempts, want UNAVAILABLE after 1", err, len(as))
 	}
 	// Each message is 3 bytes with its prefix... more than 4 in all: the
 	// call commits and is not retried.
-	if _, err, as := run("UNAVAILABLE,OK", stub.MaxRetryRPCBufferSize(4)); status.Code(err) != codes.Unavailable || len(as) != 1 {
+	if _, as, err := run("UNAVAILABLE,OK", stub.MaxRetryRPCBufferSize(4)); status.Code(err) != codes.Unavailable || len(as) != 1 {
 		t.Errorf("past the retry buffer: %v after %d attempts, want UNAVAILABLE after 1", err, len(as))
 	}
 }
@@ -317,7 +317,7 @@ func TestHedging(t *testing.T) {
 	}
 
 	start := time.Now()
-	reply, err, _ := unaryFault(ctxT(t), delayed, log, "delay=3000;OK,OK")
+	reply, _, err := unaryFault(ctxT(t), delayed, log, "delay=3000;OK,OK")
 	if err != nil || reply != "attempt 2" {
 		t.Fatalf("slow first attempt: %q, %v; want the hedge's reply", reply, err)
 	}
@@ -325,7 +325,7 @@ func TestHedging(t *testing.T) {
 		t.Errorf("the hedge answered after %v; the delay is 200 ms", d)
 	}
 
-	_, err, as := unaryFault(ctxT(t), allAtOnce, log, "delay=300;OK")
+	_, as, err := unaryFault(ctxT(t), allAtOnce, log, "delay=300;OK")
 	if err != nil || len(as) != 3 {
 		t.Fatalf("a delay of 0: %v, %d attempts; want 3", err, len(as))
 	}
@@ -341,15 +341,15 @@ func TestHedging(t *testing.T) {
 	}
 
 	start = time.Now()
-	reply, err, as = unaryFault(ctxT(t), slow, log, "UNAVAILABLE,OK")
+	reply, as, err = unaryFault(ctxT(t), slow, log, "UNAVAILABLE,OK")
 	if err != nil || reply != "attempt 2" || len(as) != 2 || time.Since(start) > 2*time.Second {
 		t.Errorf("non-fatal failure: %q, %v, %d attempts after %v; want the next hedge at once", reply, err, len(as), time.Since(start))
 	}
-	_, err, as = unaryFault(ctxT(t), slow, log, "INTERNAL,OK")
+	_, as, err = unaryFault(ctxT(t), slow, log, "INTERNAL,OK")
 	if status.Code(err) != codes.Internal || len(as) != 1 {
 		t.Errorf("fatal failure: %v after %d attempts; want INTERNAL after 1", err, len(as))
 	}
-	_, err, as = unaryFault(ctxT(t), allAtOnce, log, "UNAVAILABLE")
+	_, as, err = unaryFault(ctxT(t), allAtOnce, log, "UNAVAILABLE")
 	if status.Code(err) != codes.Unavailable || len(as) != 3 {
 		t.Errorf("every hedge failing: %v after %d attempts", err, len(as))
 	}
@@ -379,7 +379,7 @@ func TestRetryAcrossServerLoss(t *testing.T) {
 			defer wg.Done()
 			for time.Now().Before(end) {
 				calls.Add(1)
-				if _, err, _ := unaryFault(ctxT(t), cc, log, "delay=2;OK"); err != nil {
+				if _, _, err := unaryFault(ctxT(t), cc, log, "delay=2;OK"); err != nil {
 					failed.Add(1)
 					t.Errorf("call failed: %v", err)
 				}
@@ -450,7 +450,7 @@ func TestResolverServiceConfig(t *testing.T) {
 		if disabled {
 			want = 2
 		}
-		if _, _, as := unaryFault(ctxT(t), cc, log, "UNAVAILABLE"); len(as) != want {
+		if _, as, _ := unaryFault(ctxT(t), cc, log, "UNAVAILABLE"); len(as) != want {
 			t.Errorf("disabled %v: the resolver's config (4 attempts): %d attempts, want %d", disabled, len(as), want)
 		}
 		bad := r.CC().ParseServiceConfig(`{"methodConfig": [{"name": [{}], "timeout": "soon"}]}`)
@@ -458,7 +458,7 @@ func TestResolverServiceConfig(t *testing.T) {
 			t.Fatal("a bad config parsed")
 		}
 		r.UpdateState(resolver.State{Addresses: addrs, ServiceConfig: bad})
-		if _, _, as := unaryFault(ctxT(t), cc, log, "UNAVAILABLE"); len(as) != want {
+		if _, as, _ := unaryFault(ctxT(t), cc, log, "UNAVAILABLE"); len(as) != want {
 			t.Errorf("disabled %v: after a bad config: %d attempts, want %d", disabled, len(as), want)
 		}
 	}
@@ -483,12 +483,12 @@ func TestHedgingStream(t *testing.T) {
 			unaryFault(ctxT(t), cc, log, "OK")
 		}
 	}
-	run := func(cc *stub.ClientConn, script string) (string, error, []faultsvc.Attempt) {
+	run := func(cc *stub.ClientConn, script string) (string, []faultsvc.Attempt, error) {
 		id := fmt.Sprint("hs", callSeq.Add(1))
 		ctx := metadata.AppendToOutgoingContext(ctxT(t), "fault-id", id, "fault-script", script)
 		s, err := cc.NewStream(ctx, &stub.StreamDesc{ServerStreams: true, ClientStreams: true}, faultsvc.StreamMethod)
 		if err != nil {
-			return "", err, nil
+			return "", nil, err
 		}
 		for _, m := range []string{"a", "b"} {
 			if err := s.SendMsg(wrapperspb.String(m)); err != nil {
@@ -508,17 +508,17 @@ func TestHedgingStream(t *testing.T) {
 		if err.Error() == "EOF" {
 			err = nil
 		}
-		return out.Value, err, log.Attempts(id)
+		return out.Value, log.Attempts(id), err
 	}
 	start := time.Now()
-	reply, err, as := run(delayed, "delay=3000;OK,OK")
+	reply, as, err := run(delayed, "delay=3000;OK,OK")
 	if err != nil || reply != "a+b+c" || time.Since(start) > 2500*time.Millisecond {
 		t.Fatalf("slow first attempt: %q, %v after %v; want the hedge's a+b+c", reply, err, time.Since(start))
 	}
 	if len(as) < 2 || !slices.Equal(as[1].Requests, []string{"a", "b", "c"}) {
 		t.Errorf("the hedge received %v", as)
 	}
-	_, err, as = run(allAtOnce, "delay=200;OK")
+	_, as, err = run(allAtOnce, "delay=200;OK")
 	servers := map[string]bool{}
 	for _, a := range as {
 		servers[a.Server] = true
@@ -527,14 +527,14 @@ func TestHedgingStream(t *testing.T) {
 		t.Errorf("a delay of 0: %v, %d attempts on %d servers; want 3 on 3", err, len(as), len(servers))
 	}
 	start = time.Now()
-	reply, err, as = run(slow, "UNAVAILABLE,OK")
+	reply, as, err = run(slow, "UNAVAILABLE,OK")
 	if err != nil || reply != "a+b+c" || len(as) != 2 || time.Since(start) > 2*time.Second {
 		t.Errorf("non-fatal failure: %q, %v, %d attempts after %v", reply, err, len(as), time.Since(start))
 	}
-	if _, err, as = run(slow, "INTERNAL,OK"); status.Code(err) != codes.Internal || len(as) != 1 {
+	if _, as, err = run(slow, "INTERNAL,OK"); status.Code(err) != codes.Internal || len(as) != 1 {
 		t.Errorf("fatal failure: %v after %d attempts", err, len(as))
 	}
-	if _, err, as = run(allAtOnce, "UNAVAILABLE"); status.Code(err) != codes.Unavailable || len(as) != 3 {
+	if _, as, err = run(allAtOnce, "UNAVAILABLE"); status.Code(err) != codes.Unavailable || len(as) != 3 {
 		t.Errorf("every hedge failing: %v after %d attempts", err, len(as))
 	}
 }

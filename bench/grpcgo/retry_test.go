@@ -41,7 +41,6 @@ type retryCase struct {
 	sc      string
 	stream  bool
 	scripts []string
-	method  string // "" for the fault service's own
 }
 
 var retryCases = []retryCase{
