@@ -51,6 +51,8 @@ var layers = map[string][]string{
 	// soak, used only by tests.
 	"internal/lifecycle": {"frame", "hpack", "stream", "codec", "channel", "stub"},
 	"internal/soak":      {"frame", "hpack", "stream", "codec", "channel", "stub"},
+	// A service that fails on purpose, for tests of retries and hedging.
+	"internal/faultsvc": {"codec", "channel", "stub"},
 }
 
 // Subpackages of these layers must not import the layer's own root package
@@ -62,7 +64,7 @@ var leaves = []string{"channel"}
 var public = []string{"examples"}
 
 // testHelpers are imported only by tests.
-var testHelpers = []string{"frame/frametest", "channel/resolver/internal/resolvertest", "channel/balancer/internal/testutils", "internal/leakcheck", "internal/testcert", "internal/testpb", "internal/testpb/editionspb", "internal/lifecycle", "internal/soak"}
+var testHelpers = []string{"frame/frametest", "channel/resolver/internal/resolvertest", "channel/balancer/internal/testutils", "internal/leakcheck", "internal/testcert", "internal/testpb", "internal/testpb/editionspb", "internal/lifecycle", "internal/soak", "internal/faultsvc"}
 
 // modules are the only modules the module may depend on.
 var modules = []string{"golang.org/x/net", "golang.org/x/text", "google.golang.org/protobuf"}
