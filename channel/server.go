@@ -38,9 +38,10 @@ type ServerConfig struct {
 	RecoverPanics bool
 	// Fallback, when set, takes the requests that are not gRPC (a method
 	// other than POST, a content-type other than application/grpc...),
-	// on the stream's own goroutine, instead of the 405/415 answer. When
-	// it returns, whatever of the stream is still open is reset.
-	Fallback func(*stream.Stream)
+	// on the stream's own goroutine with a context that carries the peer,
+	// instead of the 405/415 answer. When it returns, whatever of the
+	// stream is still open is reset.
+	Fallback func(ctx context.Context, st *stream.Stream)
 }
 
 // ServerHandler serves one call. It runs on its own goroutine and ends
@@ -144,7 +145,7 @@ type ServerConn struct {
 	c        *stream.Conn
 	calls    CallServer
 	base     context.Context // carries the peer
-	fallback func(*stream.Stream)
+	fallback func(context.Context, *stream.Stream)
 }
 
 // ServeConn serves calls on nc, which has been through the credentials'
@@ -280,7 +281,7 @@ func (sc *ServerConn) serve(st *stream.Stream) {
 	subtype, isGRPC := contentSubtype(ct)
 	if req.Method != "POST" || !isGRPC {
 		if sc.fallback != nil {
-			sc.fallback(st)
+			sc.fallback(sc.base, st)
 			return
 		}
 		answerHTTP(st, req.Method, isGRPC)
