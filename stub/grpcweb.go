@@ -54,9 +54,12 @@ func parseWebContentType(ct string) (webMode, bool) {
 func (m *webMode) grpcType() string { return "application/grpc" + m.subtype }
 
 // responseType turns the call's gRPC content-type into gRPC-Web's, in the
-// request's mode.
+// request's mode; proto is named if the request named it.
 func (m *webMode) responseType(grpcCT string) string {
 	rest := strings.TrimPrefix(grpcCT, "application/grpc")
+	if rest == "" {
+		rest = m.subtype
+	}
 	if m.text {
 		return webTextPrefix + rest
 	}
