@@ -173,6 +173,10 @@ compare: ## Benchmark h2rpc against grpc-go (COMPARE_BENCHTIME, COMPARE_COUNT) a
 	@echo
 	cd bench/grpcgo && $(GO) run ./cmd/compare $(BIN)/compare.txt
 
+.PHONY: compare-web
+compare-web: ## make compare with a fallback HTTP handler and gRPC-Web on h2rpc's server: plain gRPC calls must cost the same.
+	H2RPC_COMPARE_WEB=1 $(MAKE) compare
+
 .PHONY: h2spec
 h2spec: build tools ## Run h2spec (all cases) against `h2rpc interop-server` over h2c and TLS; fails on any failure.
 	@./scripts/h2spec.sh $(BIN)/h2rpc $(TOOLS)/bin/h2spec

@@ -46,7 +46,7 @@ var H2RPCServiceDesc = stub.ServiceDesc{
 // StartH2RPC serves the benchmark service with h2rpc on ln, with default
 // options, and connects an h2rpc client to it over h2c.
 func StartH2RPC(ln net.Listener) (Client, func(), error) {
-	s := stub.NewServer()
+	s := stub.NewServer(h2rpcServerOptions()...)
 	s.RegisterService(&H2RPCServiceDesc, Echo{})
 	stop := serve(s, ln)
 	cc, err := stub.NewClient(ln.Addr().String(), stub.WithTransportCredentials(insecure.NewCredentials()))
