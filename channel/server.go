@@ -49,17 +49,23 @@ type ServerConfig struct {
 type ServerHandler func(*ServerStream)
 
 // ServerTransport is what the server side of a call needs from whatever
-// carries it: the request body, header lists out (response headers, and
-// trailers with endStream), message bytes out, a way to abort, and a
-// channel closed when the call is over. *stream.Stream is one (the
-// HTTP/2 path of ServeConn, unchanged by the seam: a call makes the same
-// writes and the same allocations through it); net/http for ServeHTTP
-// and gRPC-Web are others, in the stub package.
+// carries it: the request's head and header list, its body, header lists
+// out (response headers, and trailers with endStream), message bytes
+// out, a way to abort, and a channel closed when the call is over.
+// *stream.Stream is one (the HTTP/2 path of ServeConn, unchanged by the
+// seam: a call makes the same writes and the same allocations through
+// it); net/http for ServeHTTP and gRPC-Web is another, in the stub
+// package.
 //
 // The call reads from one goroutine and writes from one goroutine (its
 // writes are serialized); Reset may come from a timer at any time, even
 // after the call ended, and must then do nothing harmful.
 type ServerTransport interface {
+	// Request returns the request's method, path and authority.
+	Request() hpack.RequestHead
+	// Header returns the request's header list, names in lowercase
+	// (pseudo-headers may be in it; they are ignored).
+	Header() ([]hpack.HeaderField, error)
 	// Read reads the request body: message bytes, io.EOF at its end.
 	Read(p []byte) (int, error)
 	// WriteHeaders sends the response headers (":status" first, then
@@ -78,16 +84,6 @@ type ServerTransport interface {
 }
 
 var _ ServerTransport = (*stream.Stream)(nil)
-
-// ServerRequest is what a transport tells a call about its request: the
-// pseudo-headers that matter and the header list, with lowercase names
-// (pseudo-headers may be in it; they are ignored).
-type ServerRequest struct {
-	Method    string // HTTP method
-	Path      string // "/package.Service/Method"
-	Authority string
-	Fields    []hpack.HeaderField
-}
 
 // CallServer runs calls through a ServerHandler over any ServerTransport,
 // with the limits of a ServerConfig. ServeConn makes one per connection;
@@ -125,11 +121,13 @@ func (cs *CallServer) init(cfg *ServerConfig, h ServerHandler) {
 // returns when the call has ended. base supplies the call context's
 // values (the peer, for one); its cancellation is not watched: a
 // transport reports its end through Done. A request that is not gRPC
-// (another method, another content-type) gets a Trailers-Only
-// UNIMPLEMENTED or INTERNAL answer; sort those out before calling.
-func (cs *CallServer) ServeCall(base context.Context, t ServerTransport, req *ServerRequest) {
+// (another method, another content-type) gets a Trailers-Only INTERNAL
+// answer; sort those out before calling.
+func (cs *CallServer) ServeCall(base context.Context, t ServerTransport) {
 	base = metadata.NewIncomingContextFunc(base, incomingOf)
-	ct, enc, timeout, userMD := scanFields(req.Fields)
+	req := t.Request()
+	fields, _ := t.Header()
+	ct, enc, timeout, userMD := scanFields(fields)
 	subtype, isGRPC := contentSubtype(ct)
 	if !isGRPC || req.Method != "POST" {
 		ss := &ServerStream{st: t, base: base, subtype: subtype}
@@ -137,7 +135,7 @@ func (cs *CallServer) ServeCall(base context.Context, t ServerTransport, req *Se
 		ss.Finish(status.Newf(codes.Internal, "grpc: not a gRPC request (%s, content-type %q)", req.Method, ct))
 		return
 	}
-	cs.serveCall(base, t, req, subtype, ct, enc, timeout, userMD)
+	cs.serveCall(base, t, req.Path, subtype, enc, timeout, userMD)
 }
 
 // ServerConn is one server connection carrying gRPC calls.
@@ -181,15 +179,17 @@ func (sc *ServerConn) Wait() { sc.c.Wait() }
 // ServerStream is one call on the server side, at the level of message
 // bytes. It is also the call's context (deadline, cancellation, values).
 //
-// Who touches it when: the call is owned by its handler run. serve builds
-// it on the stream's handler goroutine, runs the ServerHandler, and when
-// that returns ends the call itself if the handler did not (UNKNOWN);
-// after serve the stream layer resets whatever is still open. RecvMsg
+// Who touches it when: the call is owned by its handler run. serveCall
+// builds it on the transport's goroutine (the stream's handler goroutine
+// on HTTP/2, net/http's for ServeHTTP and gRPC-Web), runs the
+// ServerHandler, and when that returns ends the call itself if the
+// handler did not (UNKNOWN); after it the transport ends whatever is
+// still open (the stream layer resets it). RecvMsg
 // belongs to one goroutine and the sending methods (SendMsg, SendHeader,
 // Finish...) to one goroutine, possibly another; the sending side is
 // serialized by wmu with the deadline timer, which may fire at any time,
 // even after the handler returned: it then finds the call finished and
-// resets only a stream that has already ended, which does nothing.
+// resets only a transport that has already ended, which does nothing.
 // ServerStreams are never pooled, so a late timer or a context callback
 // registered by a handler never reaches another call.
 type ServerStream struct {
@@ -197,8 +197,6 @@ type ServerStream struct {
 	base        context.Context // values: the peer, incoming metadata
 	ctx         context.Context
 	method      string
-	authority   string
-	reqFields   []hpack.HeaderField
 	subtype     string
 	deadline    time.Time
 	hasDeadline bool
@@ -287,7 +285,7 @@ func (sc *ServerConn) serve(st *stream.Stream) {
 		answerHTTP(st, req.Method, isGRPC)
 		return
 	}
-	sc.calls.serveCall(sc.base, st, &ServerRequest{Method: req.Method, Path: req.Path, Authority: req.Authority, Fields: fields}, subtype, ct, enc, timeout, userMD)
+	sc.calls.serveCall(sc.base, st, req.Path, subtype, enc, timeout, userMD)
 }
 
 // scanFields picks out of a request header list what a call needs at
@@ -310,18 +308,16 @@ func scanFields(fields []hpack.HeaderField) (ct, enc, timeout string, userMD int
 	return ct, enc, timeout, userMD
 }
 
-// serveCall serves a gRPC request over t; req does not escape (its fields
-// are copied into the ServerStream), so the HTTP/2 path builds it on the
-// stack.
-func (cs *CallServer) serveCall(base context.Context, t ServerTransport, req *ServerRequest, subtype, ct, enc, timeout string, userMD int) {
-	ss := &ServerStream{st: t, base: base, method: req.Path, authority: req.Authority, reqFields: req.Fields, subtype: subtype, maxSend: cs.maxSend, userMD: userMD}
+// serveCall serves a gRPC request for path over t.
+func (cs *CallServer) serveCall(base context.Context, t ServerTransport, path, subtype, enc, timeout string, userMD int) {
+	ss := &ServerStream{st: t, base: base, method: path, subtype: subtype, maxSend: cs.maxSend, userMD: userMD}
 	ss.mr.r = t
 	ss.mr.limit = cs.maxRecv
 	ss.mr.eager = &cs.eager
 	ss.ctx = ss
 	switch {
-	case !validMethod(req.Path):
-		ss.Finish(status.Newf(codes.Unimplemented, "malformed method name: %q", req.Path))
+	case !validMethod(path):
+		ss.Finish(status.Newf(codes.Unimplemented, "malformed method name: %q", path))
 		return
 	case enc != "" && enc != "identity":
 		ss.mr.decomp = codec.GetCompressor(enc)
@@ -390,7 +386,8 @@ func incomingOf(ctx context.Context) metadata.MD {
 		return nil
 	}
 	ss.mdOnce.Do(func() {
-		ss.md = incomingMD(ss.reqFields, ss.userMD, ss.authority)
+		fields, _ := ss.st.Header()
+		ss.md = incomingMD(fields, ss.userMD, ss.st.Request().Authority)
 	})
 	return ss.md
 }

@@ -10,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/h2rpc/h2rpc/channel"
 	"github.com/h2rpc/h2rpc/channel/credentials"
 	"github.com/h2rpc/h2rpc/channel/peer"
 	"github.com/h2rpc/h2rpc/frame"
@@ -69,16 +68,12 @@ func isGRPCContentType(ct string) bool {
 func (s *Server) serveHTTPCall(w http.ResponseWriter, r *http.Request, web *webMode, ct string) {
 	t := newHTTPTransport(w, r, web)
 	defer t.end()
+	t.fields = requestFields(r.Header, ct)
 	base := r.Context()
 	if _, ok := peer.FromContext(base); !ok {
 		base = peer.NewContext(base, peerOf(r))
 	}
-	s.calls.ServeCall(base, t, &channel.ServerRequest{
-		Method:    r.Method,
-		Path:      r.URL.Path,
-		Authority: r.Host,
-		Fields:    requestFields(r.Header, ct),
-	})
+	s.calls.ServeCall(base, t)
 }
 
 // requestFields is the header list of r for a call, content-type replaced
@@ -118,6 +113,8 @@ func peerOf(r *http.Request) *peer.Peer {
 // goroutine at a time (its sending side is serialized); Reset, from the
 // deadline timer, takes mu, as does end, after which Reset only cancels.
 type httpTransport struct {
+	head   hpack.RequestHead
+	fields []hpack.HeaderField // the request's, for the call
 	w      http.ResponseWriter
 	rc     *http.ResponseController
 	body   io.Reader
@@ -131,13 +128,18 @@ type httpTransport struct {
 }
 
 func newHTTPTransport(w http.ResponseWriter, r *http.Request, web *webMode) *httpTransport {
-	t := &httpTransport{w: w, rc: http.NewResponseController(w), body: r.Body, web: web}
+	t := &httpTransport{w: w, rc: http.NewResponseController(w), body: r.Body, web: web,
+		head: hpack.RequestHead{Method: r.Method, Path: r.URL.Path, Authority: r.Host, ContentLength: r.ContentLength}}
 	if web != nil && web.text {
 		t.body = newBase64Reader(r.Body)
 	}
 	t.ctx, t.cancel = context.WithCancel(r.Context())
 	return t
 }
+
+func (t *httpTransport) Request() hpack.RequestHead { return t.head }
+
+func (t *httpTransport) Header() ([]hpack.HeaderField, error) { return t.fields, nil }
 
 func (t *httpTransport) Read(p []byte) (int, error) { return t.body.Read(p) }
 

@@ -211,8 +211,16 @@ func TestNoFallbackHandler(t *testing.T) {
 }
 
 // mountH2C serves h in net/http with h2c beside HTTP/1.1 on a loopback
-// port, and returns its address.
+// port until t ends, and returns its address.
 func mountH2C(t testing.TB, h http.Handler) string {
+	t.Helper()
+	addr, stop := serveH2C(t, h)
+	t.Cleanup(stop)
+	return addr
+}
+
+// serveH2C is mountH2C until stop is called.
+func serveH2C(t testing.TB, h http.Handler) (addr string, stop func()) {
 	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -227,11 +235,10 @@ func mountH2C(t testing.TB, h http.Handler) string {
 		defer close(done)
 		hs.Serve(lis)
 	}()
-	t.Cleanup(func() {
+	return lis.Addr().String(), func() {
 		hs.Close()
 		<-done
-	})
-	return lis.Addr().String()
+	}
 }
 
 func TestServeHTTPMountedInNetHTTP(t *testing.T) {
