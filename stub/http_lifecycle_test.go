@@ -14,13 +14,7 @@ import (
 // of the call seam, with the faults of a call and a client close (the
 // server's stops are net/http's there).
 func TestLifecycleServeHTTP(t *testing.T) {
-	lifecycle.Run(t, lifecycle.Lifecycle, lifecycle.Layer{
-		Start:       startLifecycleServeHTTP,
-		CallFaults:  []lifecycle.Fault{lifecycle.Cancel, lifecycle.Deadline, lifecycle.Abort, lifecycle.FinishEarly},
-		RoundFaults: []lifecycle.Fault{lifecycle.CloseClient},
-
-		OneResponseWithStatus: true,
-	})
+	runLifecycle(t, startLifecycleServeHTTP, lifecycle.CloseClient)
 }
 
 // httpLifecycleEnv is a lifecycleEnv whose server is mounted in net/http.
