@@ -156,7 +156,7 @@ func (t *httpTransport) WriteHeaders(fields []hpack.HeaderField, endStream, flus
 			if f.Name == "content-type" && t.web != nil {
 				v = t.web.responseType(v)
 			}
-			h.Add(http.CanonicalHeaderKey(f.Name), v)
+			h.Add(f.Name, v)
 		}
 		t.w.WriteHeader(http.StatusOK)
 		if endStream {
