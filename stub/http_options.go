@@ -13,7 +13,8 @@ import (
 // connections are served by net/http. On our own HTTP/2 connections h
 // sees an http.ResponseWriter that streams: Flush sends what was written,
 // trailers announced in "Trailer" or set with http.TrailerPrefix end the
-// stream, and the request body is read as it arrives.
+// stream, and the request body is read as it arrives. Stop ends its
+// requests with the calls; GracefulStop waits for them as for calls.
 func WithHTTPHandler(h http.Handler) ServerOption {
 	return func(o *serverOptions) { o.httpHandler = h }
 }
