@@ -22,10 +22,16 @@ import (
 // -lifecycle.duration (LIFECYCLE_SEED, LIFECYCLE_DURATION) set its seed
 // and how long it runs.
 func TestLifecycle(t *testing.T) {
+	runLifecycle(t, startLifecycle, lifecycle.CloseClient, lifecycle.GracefulStop, lifecycle.HardStop)
+}
+
+// runLifecycle runs the randomized lifecycles of a stub server started by
+// start, with every fault of a call and the given faults of a round.
+func runLifecycle(t *testing.T, start func(testing.TB, *lifecycle.Ledger) lifecycle.Env, roundFaults ...lifecycle.Fault) {
 	lifecycle.Run(t, lifecycle.Lifecycle, lifecycle.Layer{
-		Start:       startLifecycle,
+		Start:       start,
 		CallFaults:  []lifecycle.Fault{lifecycle.Cancel, lifecycle.Deadline, lifecycle.Abort, lifecycle.FinishEarly},
-		RoundFaults: []lifecycle.Fault{lifecycle.CloseClient, lifecycle.GracefulStop, lifecycle.HardStop},
+		RoundFaults: roundFaults,
 
 		OneResponseWithStatus: true,
 	})
