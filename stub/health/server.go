@@ -152,23 +152,20 @@ func (s *Server) setLocked(service string, st healthpb.HealthCheckResponse_Servi
 
 // Shutdown sets every service NOT_SERVING and ignores SetServingStatus
 // until Resume. A server's GracefulStop calls it first.
-func (s *Server) Shutdown() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.shutdown = true
-	for name := range s.statuses {
-		s.setLocked(name, healthpb.HealthCheckResponse_NOT_SERVING)
-	}
-}
+func (s *Server) Shutdown() { s.setAll(true, healthpb.HealthCheckResponse_NOT_SERVING) }
 
 // Resume sets every service SERVING and lets SetServingStatus change
 // statuses again.
-func (s *Server) Resume() {
+func (s *Server) Resume() { s.setAll(false, healthpb.HealthCheckResponse_SERVING) }
+
+// setAll records whether the server is shut down and sets every service to
+// st.
+func (s *Server) setAll(shutdown bool, st healthpb.HealthCheckResponse_ServingStatus) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.shutdown = false
+	s.shutdown = shutdown
 	for name := range s.statuses {
-		s.setLocked(name, healthpb.HealthCheckResponse_SERVING)
+		s.setLocked(name, st)
 	}
 }
 
