@@ -52,12 +52,15 @@ run: build tools ## One helloworld call through h2rpc, then h2spec's full suite 
 	@./scripts/h2spec.sh $(BIN)/h2rpc $(TOOLS)/bin/h2spec verbose
 
 .PHONY: examples
-examples: ## Build the example commands and run them: a helloworld call, and the route guide's four kinds of call.
+examples: ## Build the example commands and run them: a helloworld call, the route guide's four kinds of call, and the auth example's callers over TLS and mTLS.
 	@mkdir -p $(BIN)
 	$(GO) build -o $(BIN)/ ./examples/helloworld/greeter_server ./examples/helloworld/greeter_client \
-		./examples/route_guide/route_guide_server ./examples/route_guide/route_guide_client
+		./examples/route_guide/route_guide_server ./examples/route_guide/route_guide_client \
+		./examples/auth/auth_server ./examples/auth/auth_client
 	@./scripts/example.sh $(BIN)/greeter_server $(BIN)/greeter_client --name h2rpc
 	@./scripts/example.sh $(BIN)/route_guide_server $(BIN)/route_guide_client
+	@./scripts/example.sh $(BIN)/auth_server $(BIN)/auth_client
+	@./scripts/example.sh $(BIN)/auth_server $(BIN)/auth_client --mtls
 
 .PHONY: tools
 tools: $(TOOLS)/bin/h2spec $(TOOLS)/bin/staticcheck ## Install pinned external tools into .tools/bin.
