@@ -212,8 +212,15 @@ $(TOOLS)/bin/grpc-health-probe-$(HEALTH_PROBE_VERSION):
 	GOBIN=$(TOOLS)/bin $(GO) install github.com/grpc-ecosystem/grpc-health-probe@$(HEALTH_PROBE_VERSION)
 	mv $(TOOLS)/bin/grpc-health-probe $@
 
+# The paths of the two tools, for the tests of bench/grpcgo/ecosystem, which
+# run `make ecosystem-env` to install the tools and find them.
+.PHONY: ecosystem-env
+ecosystem-env: ecosystem-tools
+	@echo H2RPC_GRPCURL=$(TOOLS)/bin/grpcurl-$(GRPCURL_VERSION)
+	@echo H2RPC_HEALTH_PROBE=$(TOOLS)/bin/grpc-health-probe-$(HEALTH_PROBE_VERSION)
+
 .PHONY: ecosystem
-ecosystem: build ecosystem-tools ## grpcurl (pinned) against `h2rpc interop-server` through reflection, over h2c and TLS.
+ecosystem: build ecosystem-tools ## grpcurl (pinned) against `h2rpc interop-server` through reflection, over h2c and TLS; bench-grpcgo-smoke runs the rest (bench/grpcgo/ecosystem).
 	@./scripts/grpcurl.sh $(BIN)/h2rpc $(TOOLS)/bin/grpcurl-$(GRPCURL_VERSION)
 	@./scripts/grpcurl.sh $(BIN)/h2rpc $(TOOLS)/bin/grpcurl-$(GRPCURL_VERSION) tls
 
