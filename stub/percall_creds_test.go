@@ -128,6 +128,10 @@ func TestPerRPCCredentialsErrors(t *testing.T) {
 	leakcheck.Check(t)
 	var calls atomic.Int32
 	e := newEnv(t, envConfig{sopts: []stub.ServerOption{countCalls(&calls)}})
+	if _, err := e.client.Unary(ctxT(t), &pb.Request{Payload: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	calls.Store(0)
 	for _, c := range []struct {
 		err  error
 		code codes.Code
