@@ -57,12 +57,15 @@ run: build tools ## One helloworld call through h2rpc, then h2spec's full suite 
 	@./scripts/h2spec.sh $(BIN)/h2rpc $(TOOLS)/bin/h2spec verbose
 
 .PHONY: examples
-examples: ## Build the example commands and run them: a helloworld call, and the route guide's four kinds of call.
+examples: ## Build the example commands and run them: a helloworld call, the route guide's four kinds of call, and the auth example's callers over TLS and mTLS.
 	@mkdir -p $(BIN)
 	$(GO) build -o $(BIN)/ ./examples/helloworld/greeter_server ./examples/helloworld/greeter_client \
-		./examples/route_guide/route_guide_server ./examples/route_guide/route_guide_client
+		./examples/route_guide/route_guide_server ./examples/route_guide/route_guide_client \
+		./examples/auth/auth_server ./examples/auth/auth_client
 	@./scripts/example.sh $(BIN)/greeter_server $(BIN)/greeter_client --name h2rpc
 	@./scripts/example.sh $(BIN)/route_guide_server $(BIN)/route_guide_client
+	@./scripts/example.sh $(BIN)/auth_server $(BIN)/auth_client
+	@./scripts/example.sh $(BIN)/auth_server $(BIN)/auth_client --mtls
 
 .PHONY: tools
 tools: $(TOOLS)/bin/h2spec $(TOOLS)/bin/staticcheck ## Install pinned external tools into .tools/bin.
@@ -113,7 +116,7 @@ protoc-plugins: protoc $(TOOLS)/bin/buf $(TOOLS)/bin/protoc-gen-go
 	$(GO) build -o $(TOOLS)/bin/protoc-gen-go-h2rpc ./cmd/protoc-gen-go-h2rpc
 
 .PHONY: generate
-generate: protoc-plugins ## Regenerate the Go code of every .proto under examples/, interop/ and internal/testpb (protoc, or buf for editions).
+generate: protoc-plugins ## Regenerate the Go code of every .proto under examples/, interop/, internal/testpb and stub/ (protoc, or buf for editions).
 	@./scripts/generate.sh
 
 .PHONY: check-generate
@@ -121,7 +124,7 @@ check-generate: protoc-plugins ## Fail when checked-in generated code differs fr
 	@./scripts/generate.sh --check
 
 .PHONY: test
-test: tools check-generate vet lint unit examples soak-smoke fuzz-smoke bench-smoke bench-grpcgo-smoke h2spec interop browser ## Run every check that CI runs.
+test: tools check-generate vet lint unit examples soak-smoke fuzz-smoke bench-smoke bench-grpcgo-smoke h2spec interop browser ecosystem ## Run every check that CI runs.
 
 .PHONY: vet
 vet: ## gofmt and go vet.
@@ -227,6 +230,37 @@ $(WEB_TOOLS)/installed: tools/web/package.json tools/web/package-lock.json
 .PHONY: browser
 browser: chromium $(WEB_TOOLS)/installed ## gRPC-Web from headless Chromium (connect-web binary, grpc-web text) against a server over HTTP/1.1 and HTTP/2.
 	H2RPC_WEB_TOOLS=$(WEB_TOOLS) $(GO) test -race -count=1 -tags browser -run '^TestBrowser$$' ./interop
+
+# Ecosystem tools driven against h2rpc's health, reflection and
+# credentials by `make ecosystem`: grpcurl and grpc-health-probe, each
+# pinned by `go install pkg@version` (their own go.mod pins the rest).
+GRPCURL_VERSION      ?= v1.9.3
+HEALTH_PROBE_VERSION ?= v0.4.62
+
+.PHONY: ecosystem-tools
+ecosystem-tools: $(TOOLS)/bin/grpcurl-$(GRPCURL_VERSION) $(TOOLS)/bin/grpc-health-probe-$(HEALTH_PROBE_VERSION) ## Install grpcurl and grpc-health-probe (pinned) into .tools/bin.
+
+$(TOOLS)/bin/grpcurl-$(GRPCURL_VERSION):
+	@mkdir -p $(TOOLS)/bin
+	GOBIN=$(TOOLS)/bin $(GO) install github.com/fullstorydev/grpcurl/cmd/grpcurl@$(GRPCURL_VERSION)
+	mv $(TOOLS)/bin/grpcurl $@
+
+$(TOOLS)/bin/grpc-health-probe-$(HEALTH_PROBE_VERSION):
+	@mkdir -p $(TOOLS)/bin
+	GOBIN=$(TOOLS)/bin $(GO) install github.com/grpc-ecosystem/grpc-health-probe@$(HEALTH_PROBE_VERSION)
+	mv $(TOOLS)/bin/grpc-health-probe $@
+
+# The paths of the two tools, for the tests of bench/grpcgo/ecosystem, which
+# run `make ecosystem-env` to install the tools and find them.
+.PHONY: ecosystem-env
+ecosystem-env: ecosystem-tools
+	@echo H2RPC_GRPCURL=$(TOOLS)/bin/grpcurl-$(GRPCURL_VERSION)
+	@echo H2RPC_HEALTH_PROBE=$(TOOLS)/bin/grpc-health-probe-$(HEALTH_PROBE_VERSION)
+
+.PHONY: ecosystem
+ecosystem: build ecosystem-tools ## grpcurl (pinned) against `h2rpc interop-server` through reflection, over h2c and TLS; bench-grpcgo-smoke runs the rest (bench/grpcgo/ecosystem).
+	@./scripts/grpcurl.sh $(BIN)/h2rpc $(TOOLS)/bin/grpcurl-$(GRPCURL_VERSION)
+	@./scripts/grpcurl.sh $(BIN)/h2rpc $(TOOLS)/bin/grpcurl-$(GRPCURL_VERSION) tls
 
 .PHONY: clean
 clean: ## Remove build output and installed tools.

@@ -24,19 +24,7 @@ type ServiceConfig struct {
 
 	methods  methodConfigs
 	throttle *throttlePolicy
-	// healthService is healthCheckConfig.serviceName; hasHealth says
-	// healthCheckConfig was given.
-	healthService string
-	hasHealth     bool
-}
-
-// HealthCheckServiceName returns the service config's
-// healthCheckConfig.serviceName, and whether it has a healthCheckConfig.
-func (sc *ServiceConfig) HealthCheckServiceName() (string, bool) {
-	if sc == nil {
-		return "", false
-	}
-	return sc.healthService, sc.hasHealth
+	healthService *string // healthCheckConfig.serviceName; nil: no health checking
 }
 
 // callConfig is the service config calls use, with the retry throttle
@@ -95,9 +83,6 @@ func parseServiceConfig(js string) (*ServiceConfig, error) {
 		LoadBalancingConfig []map[string]json.RawMessage `json:"loadBalancingConfig"`
 		MethodConfig        []jsonMethodConfig           `json:"methodConfig"`
 		RetryThrottling     *jsonThrottle                `json:"retryThrottling"`
-		HealthCheckConfig   *struct {
-			ServiceName *string `json:"serviceName"`
-		} `json:"healthCheckConfig"`
 	}
 	if err := json.Unmarshal([]byte(js), &raw); err != nil {
 		return nil, fmt.Errorf("service config: %v", err)
@@ -112,11 +97,8 @@ func parseServiceConfig(js string) (*ServiceConfig, error) {
 			return nil, fmt.Errorf("service config: %v", err)
 		}
 	}
-	if h := raw.HealthCheckConfig; h != nil {
-		sc.hasHealth = true
-		if h.ServiceName != nil {
-			sc.healthService = *h.ServiceName
-		}
+	if sc.healthService, err = parseHealthCheckConfig(js); err != nil {
+		return nil, err
 	}
 	if raw.LoadBalancingConfig != nil {
 		var names []string
