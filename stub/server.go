@@ -285,6 +285,7 @@ func (s *Server) Stop() {
 // existing connections are refused (clients see codes.Unavailable and may
 // retry elsewhere).
 func (s *Server) GracefulStop() {
+	s.runStopHooks()
 	conns := s.stop()
 	var wg sync.WaitGroup
 	for _, sc := range conns {
