@@ -10,7 +10,6 @@ import (
 	"github.com/h2rpc/h2rpc/channel/balancer/loadaware"
 	cresolver "github.com/h2rpc/h2rpc/channel/resolver"
 	"github.com/h2rpc/h2rpc/gossip"
-	"github.com/h2rpc/h2rpc/gossip/announce"
 )
 
 // Scheme is the target scheme this package resolves.
@@ -89,7 +88,7 @@ func (r *gossipResolver) apply(m gossip.Member) {
 		delete(r.members, m.Name)
 		return
 	}
-	if old, ok := r.members[m.Name]; !ok || old.Meta[announce.MetaLoad] != m.Meta[announce.MetaLoad] {
+	if old, ok := r.members[m.Name]; !ok || old.Meta[gossip.MetaLoad] != m.Meta[gossip.MetaLoad] {
 		if r.heard == nil {
 			r.heard = map[string]time.Time{}
 		}
@@ -118,7 +117,7 @@ func (r *gossipResolver) run() {
 func (r *gossipResolver) state() cresolver.State {
 	names := make([]string, 0, len(r.members))
 	for name, m := range r.members {
-		if m.Meta[announce.MetaHealth] != announce.NotServing {
+		if m.Meta[gossip.MetaHealth] != gossip.HealthNotServing {
 			names = append(names, name)
 		}
 	}
@@ -130,7 +129,7 @@ func (r *gossipResolver) state() cresolver.State {
 		if m.State == gossip.StateSuspect {
 			a = balancer.SetLastResort(a)
 		}
-		if f, ok := announce.ParseFigures(m.Meta[announce.MetaLoad]); ok {
+		if f, ok := m.Load(); ok {
 			a = loadaware.SetLoad(a, loadaware.Report{QPS: f.QPS, Utilization: f.Utilization, At: r.heard[name]})
 		}
 		a.BalancerAttributes = a.BalancerAttributes.WithValue(memberKey{}, name)

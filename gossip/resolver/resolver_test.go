@@ -13,7 +13,6 @@ import (
 	cresolver "github.com/h2rpc/h2rpc/channel/resolver"
 	"github.com/h2rpc/h2rpc/channel/serviceconfig"
 	"github.com/h2rpc/h2rpc/gossip"
-	"github.com/h2rpc/h2rpc/gossip/announce"
 	"github.com/h2rpc/h2rpc/internal/leakcheck"
 )
 
@@ -100,7 +99,7 @@ func (s *sim) startAt(name, addr, id, rpc string, key *gossip.Keyring) *gossip.N
 	cfg.Seed = int64(len(s.nodes) + 1)
 	cfg.Keyring = key
 	if rpc != "" {
-		cfg.Meta = map[string]string{gossip.MetaRPCAddr: rpc, gossip.MetaServices: "helloworld.Greeter,other.Service", announce.MetaHealth: announce.Serving}
+		cfg.Meta = map[string]string{gossip.MetaRPCAddr: rpc, gossip.MetaServices: "helloworld.Greeter,other.Service", gossip.MetaHealth: gossip.HealthServing}
 	}
 	n, err := gossip.New(cfg)
 	if err != nil {
@@ -174,10 +173,10 @@ func TestFollowsJoinsSuspicionDeathLeaveAndHealth(t *testing.T) {
 	s.nodes["s2"].Leave()
 	s.await(rec, "10.0.0.0:50051,10.0.0.1:50051", 5*time.Second)
 
-	meta := map[string]string{gossip.MetaRPCAddr: "10.0.0.1:50051", gossip.MetaServices: "helloworld.Greeter", announce.MetaHealth: announce.NotServing}
+	meta := map[string]string{gossip.MetaRPCAddr: "10.0.0.1:50051", gossip.MetaServices: "helloworld.Greeter", gossip.MetaHealth: gossip.HealthNotServing}
 	s.nodes["s1"].UpdateMeta(meta)
 	s.await(rec, "10.0.0.0:50051", 5*time.Second)
-	meta[announce.MetaHealth] = announce.Serving
+	meta[gossip.MetaHealth] = gossip.HealthServing
 	s.nodes["s1"].UpdateMeta(meta)
 	s.await(rec, "10.0.0.0:50051,10.0.0.1:50051", 5*time.Second)
 	meta[gossip.MetaServices] = "other.Service"

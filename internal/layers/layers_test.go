@@ -51,6 +51,9 @@ var layers = map[string][]string{
 	// soak, used only by tests.
 	"internal/lifecycle": {"frame", "hpack", "stream", "codec", "channel", "stub"},
 	"internal/soak":      {"frame", "hpack", "stream", "codec", "channel", "stub"},
+	// The cluster demo's servers, client and measurements, shared by the
+	// demo command and its process-level tests.
+	"internal/clusterdemo": {"codec", "channel", "stub", "gossip", "gossip/resolver", "gossip/announcer", "examples"},
 }
 
 // Subpackages of these layers must not import the layer's own root package

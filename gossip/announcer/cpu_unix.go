@@ -1,6 +1,6 @@
 //go:build unix
 
-package announce
+package announcer
 
 import (
 	"runtime"

@@ -1,4 +1,4 @@
-package announce
+package announcer
 
 import (
 	"errors"
@@ -20,7 +20,7 @@ type Options struct {
 	// registered on the server when Start is called.
 	Services []string
 	// Load, when set, is counted by the server (see Load.ServerOptions)
-	// and announced under MetaLoad.
+	// and announced under gossip.MetaLoad.
 	Load *Load
 	// Health, when set, says whether the server is serving; it is asked at
 	// every Interval (a health service's overall status, say). Nil means
@@ -28,7 +28,7 @@ type Options struct {
 	Health func() bool
 	// Interval is the least time between two metadata updates, and how
 	// often health and load are read; 1 s when zero. An update is made
-	// only when something changed for real (see MetaLoad).
+	// only when something changed for real (see gossip.MetaLoad).
 	Interval time.Duration
 	// LeaveWait is how long a graceful stop waits after announcing the
 	// leave, so that it spreads, before the server drains; 1 s when zero,
@@ -47,7 +47,7 @@ type Announcer struct {
 	left     bool
 	serving  bool
 	last     map[string]string // what was last announced
-	lastLoad Figures
+	lastLoad gossip.Load
 	updates  int
 	samp     sampler
 
@@ -60,13 +60,13 @@ type Announcer struct {
 // GracefulStop call Leave first. The node stays the caller's to shut down.
 func Start(node *gossip.Node, srv *stub.Server, o Options) (*Announcer, error) {
 	if o.RPCAddr == "" {
-		return nil, errors.New("announce: Options.RPCAddr is required (the host:port clients dial)")
+		return nil, errors.New("announcer: Options.RPCAddr is required (the host:port clients dial)")
 	}
 	if o.Interval == 0 {
 		o.Interval = time.Second
 	}
 	if o.Interval < 0 {
-		return nil, errors.New("announce: Options.Interval must not be negative")
+		return nil, errors.New("announcer: Options.Interval must not be negative")
 	}
 	if o.LeaveWait == 0 {
 		o.LeaveWait = time.Second
@@ -80,7 +80,7 @@ func Start(node *gossip.Node, srv *stub.Server, o Options) (*Announcer, error) {
 	slices.Sort(o.Services)
 	for _, s := range o.Services {
 		if s == "" || strings.Contains(s, ",") {
-			return nil, errors.New("announce: a service name must be non-empty and without commas: " + s)
+			return nil, errors.New("announcer: a service name must be non-empty and without commas: " + s)
 		}
 	}
 	a := &Announcer{node: node, opts: o, serving: true, stop: make(chan struct{}), done: make(chan struct{})}
@@ -103,7 +103,7 @@ func Start(node *gossip.Node, srv *stub.Server, o Options) (*Announcer, error) {
 
 // metaNow builds the metadata to announce and the load in it. Call with
 // mu held.
-func (a *Announcer) metaNow() (map[string]string, Figures) {
+func (a *Announcer) metaNow() (map[string]string, gossip.Load) {
 	m := maps.Clone(a.base)
 	if m == nil {
 		m = map[string]string{}
@@ -111,14 +111,14 @@ func (a *Announcer) metaNow() (map[string]string, Figures) {
 	m[gossip.MetaRPCAddr] = a.opts.RPCAddr
 	m[gossip.MetaServices] = strings.Join(a.opts.Services, ",")
 	serving := a.serving && (a.opts.Health == nil || a.opts.Health())
-	m[MetaHealth] = NotServing
+	m[gossip.MetaHealth] = gossip.HealthNotServing
 	if serving {
-		m[MetaHealth] = Serving
+		m[gossip.MetaHealth] = gossip.HealthServing
 	}
-	var f Figures
+	var f gossip.Load
 	if a.opts.Load != nil {
 		f = a.samp.sample(time.Now())
-		m[MetaLoad] = f.String()
+		m[gossip.MetaLoad] = f.String()
 	}
 	return m, f
 }
@@ -133,11 +133,11 @@ func (a *Announcer) publish(force bool) error {
 	if !force {
 		same := true
 		for k, v := range m {
-			if k != MetaLoad && a.last[k] != v {
+			if k != gossip.MetaLoad && a.last[k] != v {
 				same = false
 			}
 		}
-		if same && len(m) == len(a.last) && !f.differs(a.lastLoad) {
+		if same && len(m) == len(a.last) && !differs(f, a.lastLoad) {
 			return nil
 		}
 	}

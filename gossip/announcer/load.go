@@ -1,30 +1,13 @@
-package announce
+package announcer
 
 import (
 	"context"
 	"math"
-	"strconv"
-	"strings"
 	"sync/atomic"
 	"time"
 
+	"github.com/h2rpc/h2rpc/gossip"
 	"github.com/h2rpc/h2rpc/stub"
-)
-
-// MetaHealth and MetaLoad are the metadata keys the announcer adds beside
-// gossip.MetaRPCAddr and gossip.MetaServices.
-const (
-	// MetaHealth is "serving" or "not_serving".
-	MetaHealth = "health"
-	// MetaLoad is the server's load: calls in flight, calls finished per
-	// second and utilisation, comma-separated ("12,850,0.31").
-	MetaLoad = "load"
-)
-
-// Health values under MetaHealth.
-const (
-	Serving    = "serving"
-	NotServing = "not_serving"
 )
 
 // Load counts a server's calls in flight and finished, through the
@@ -78,8 +61,8 @@ type sampler struct {
 	cpu      time.Duration
 }
 
-func (s *sampler) sample(now time.Time) Figures {
-	f := Figures{InFlight: s.l.inFlight.Load()}
+func (s *sampler) sample(now time.Time) gossip.Load {
+	f := gossip.Load{InFlight: s.l.inFlight.Load()}
 	fin := s.l.finished.Load()
 	cpu := processCPU()
 	if el := now.Sub(s.at); !s.at.IsZero() && el > 0 {
@@ -94,43 +77,10 @@ func (s *sampler) sample(now time.Time) Figures {
 	return f
 }
 
-// Figures are one reading of a server's load.
-type Figures struct {
-	// InFlight is the calls in progress.
-	InFlight int64
-	// QPS is the calls finished per second since the last reading.
-	QPS float64
-	// Utilization is from 0 (idle) to 1 (saturated).
-	Utilization float64
-}
-
-// String encodes f as MetaLoad's value.
-func (f Figures) String() string {
-	return strconv.FormatInt(f.InFlight, 10) + "," +
-		strconv.FormatFloat(f.QPS, 'f', 0, 64) + "," +
-		strconv.FormatFloat(f.Utilization, 'f', 2, 64)
-}
-
-// ParseFigures decodes a MetaLoad value.
-func ParseFigures(s string) (Figures, bool) {
-	parts := strings.Split(s, ",")
-	if len(parts) != 3 {
-		return Figures{}, false
-	}
-	in, err1 := strconv.ParseInt(parts[0], 10, 64)
-	qps, err2 := strconv.ParseFloat(parts[1], 64)
-	util, err3 := strconv.ParseFloat(parts[2], 64)
-	if err1 != nil || err2 != nil || err3 != nil || in < 0 || qps < 0 || util < 0 || util > 1 ||
-		math.IsNaN(qps) || math.IsInf(qps, 0) || math.IsNaN(util) {
-		return Figures{}, false
-	}
-	return Figures{InFlight: in, QPS: qps, Utilization: util}, true
-}
-
 // differs reports whether f is a real change from g, worth telling the
 // cluster: a tenth more or less of the rate, five points of utilisation,
 // or a quarter (and at least two) more or fewer calls in flight.
-func (f Figures) differs(g Figures) bool {
+func differs(f, g gossip.Load) bool {
 	rel := func(a, b, floor float64) bool { return math.Abs(a-b) >= math.Max(floor, 0.1*math.Max(a, b)) }
 	return rel(f.QPS, g.QPS, 1) ||
 		math.Abs(f.Utilization-g.Utilization) >= 0.05 ||
