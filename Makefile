@@ -45,11 +45,8 @@ build: ## Build the h2rpc command into bin/.
 	$(GO) build -o $(BIN)/h2rpc ./cmd/h2rpc
 
 .PHONY: run
-run: build tools ## One helloworld call through h2rpc, then h2spec's full suite against the server.
-	$(GO) build -o $(BIN)/greeter_server ./examples/helloworld/greeter_server
-	$(GO) build -o $(BIN)/greeter_client ./examples/helloworld/greeter_client
-	@./scripts/example.sh $(BIN)/greeter_server $(BIN)/greeter_client --name h2rpc
-	@./scripts/h2spec.sh $(BIN)/h2rpc $(TOOLS)/bin/h2spec verbose
+run: build ## The one-minute gossip tour (h2rpc demo): servers found, balanced and dropped as they freeze, die, join and leave.
+	@$(BIN)/h2rpc demo
 
 .PHONY: examples
 examples: ## Build the example commands and run them: a helloworld call, and the route guide's four kinds of call.

@@ -39,7 +39,7 @@ var layers = map[string][]string{
 	"examples": {"codec", "channel", "stub"},
 	// bench drives servers; its flood tests serve the interop service.
 	"bench": {"frame", "hpack", "stream", "codec", "channel", "stub", "interop"},
-	"cmd":   {"frame", "hpack", "stream", "codec", "channel", "stub", "gossip", "bench", "interop"},
+	"cmd":   {"frame", "hpack", "stream", "codec", "channel", "stub", "gossip", "bench", "interop", "internal/clusterdemo"},
 
 	// The shared internal packages, which every layer may use, import no
 	// other layer.
