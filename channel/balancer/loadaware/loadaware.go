@@ -24,6 +24,10 @@ const (
 	defaultExpiration = 3 * time.Minute
 	defaultUpdate     = time.Second
 	minUpdate         = 100 * time.Millisecond
+	// minUtilization is the least utilisation a weight divides by: a
+	// server that reports less (gossip carries it to two decimals) is
+	// counted at 1%, so that an idle server has a weight rather than none.
+	minUtilization = 0.01
 )
 
 func init() {
@@ -136,13 +140,11 @@ type lbBalancer struct {
 // UpdateClientConnState takes the config (nil means the defaults) and
 // hands the addresses to the core.
 func (b *lbBalancer) UpdateClientConnState(s balancer.ClientConnState) error {
-	switch cfg := s.BalancerConfig.(type) {
-	case nil:
-	case *LBConfig:
-		b.cfg = *cfg
-	default:
-		return fmt.Errorf("%s: the balancer config is not its own (%T): %w", Name, s.BalancerConfig, balancer.ErrBadResolverState)
+	cfg, err := base.OwnConfig(Name, s.BalancerConfig, b.cfg)
+	if err != nil {
+		return err
 	}
+	b.cfg = cfg
 	return b.Balancer.UpdateClientConnState(s)
 }
 
@@ -164,7 +166,7 @@ func (b *lbBalancer) newPicker(ready []base.Ready) balancer.Picker {
 			w = &endpointWeight{}
 		}
 		if rep, ok := LoadOf(r.Addr); ok {
-			usable := rep.QPS > 0 && rep.Utilization > 0
+			usable := rep.QPS > 0
 			switch {
 			case !usable:
 				w.nonEmptySince = time.Time{}
@@ -200,17 +202,18 @@ type table struct {
 }
 
 // weight returns the weight gRFC A58 gives a report at now: calls per
-// second over utilisation, or 0 (no weight) when the report is unusable,
-// still in its blackout period or expired.
+// second over utilisation (at least minUtilization), or 0 (no weight)
+// when the report is unusable (no calls), still in its blackout period or
+// expired.
 func (w *endpointWeight) weight(now time.Time, cfg LBConfig) float64 {
 	r := w.report
-	if w.nonEmptySince.IsZero() || r.QPS <= 0 || r.Utilization <= 0 {
+	if w.nonEmptySince.IsZero() || r.QPS <= 0 {
 		return 0
 	}
 	if now.Sub(r.At) > cfg.WeightExpirationPeriod || now.Sub(w.nonEmptySince) < cfg.BlackoutPeriod {
 		return 0
 	}
-	return r.QPS / r.Utilization
+	return r.QPS / max(r.Utilization, minUtilization)
 }
 
 // weigh computes the table at now; servers without a weight get the mean
