@@ -113,7 +113,7 @@ check-generate: protoc-plugins ## Fail when checked-in generated code differs fr
 	@./scripts/generate.sh --check
 
 .PHONY: test
-test: tools check-generate vet lint unit examples soak-smoke fuzz-smoke bench-smoke bench-grpcgo-smoke h2spec interop ## Run every check that CI runs.
+test: tools check-generate vet lint unit examples soak-smoke fuzz-smoke bench-smoke bench-grpcgo-smoke h2spec interop cluster ## Run every check that CI runs.
 
 .PHONY: vet
 vet: ## gofmt and go vet.
@@ -128,6 +128,11 @@ lint: $(TOOLS)/bin/staticcheck ## staticcheck (pinned) over the core module and 
 .PHONY: unit
 unit: ## Unit tests under the race detector.
 	$(GO) test -race -count=1 ./...
+
+.PHONY: cluster
+cluster: ## Process-level gossip tests (about 2.5 min): 5 server processes and a client on loopback; kill -9, SIGSTOP, graceful stop, join, load_aware.
+	$(GO) vet -tags cluster ./internal/clusterdemo
+	$(GO) test -race -tags cluster -count=1 -v -run . ./internal/clusterdemo 2>&1 | grep -v '^=== RUN'; exit $${PIPESTATUS[0]}
 
 .PHONY: stress
 stress: ## Lifecycle tests under -race for STRESS_DURATION (default 5m) over STRESS_SEEDS seeds (default 4), and the concurrent tests.

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
@@ -54,29 +53,5 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 }
 
 func runDemoServer(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("demo-server", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var o clusterdemo.ServerOptions
-	var join string
-	fs.StringVar(&o.Name, "name", "", "member name (required)")
-	fs.StringVar(&o.RPC, "rpc", "127.0.0.1:0", "address to serve RPCs on")
-	fs.StringVar(&o.Gossip, "gossip", "127.0.0.1:0", "gossip address, UDP and TCP")
-	fs.StringVar(&join, "join", "", "gossip addresses to join, comma-separated")
-	fs.StringVar(&o.Preset, "preset", "lan", "gossip preset: lan, wan or local")
-	fs.DurationVar(&o.LeaveWait, "leave-wait", time.Second, "how long a graceful stop waits after leaving, before it drains")
-	fs.IntVar(&o.Busy, "busy", 0, "goroutines that spin without end, to slow the server")
-	fs.DurationVar(&o.Work, "work", 0, "CPU time each call spins before it answers")
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	if join != "" {
-		o.Join = strings.Split(join, ",")
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := clusterdemo.RunServer(ctx, o, stdout); err != nil {
-		fmt.Fprintln(stderr, "h2rpc demo-server:", err)
-		return 1
-	}
-	return 0
+	return clusterdemo.ServerMain(args, stdout, stderr)
 }

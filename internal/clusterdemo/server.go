@@ -3,12 +3,18 @@ package clusterdemo
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"os/signal"
 	"runtime"
+	"strings"
+	"syscall"
 	"time"
 
+	"github.com/h2rpc/h2rpc/channel/keepalive"
 	pb "github.com/h2rpc/h2rpc/examples/helloworld/helloworld"
 	"github.com/h2rpc/h2rpc/gossip"
 	"github.com/h2rpc/h2rpc/gossip/agent"
@@ -92,7 +98,10 @@ func RunServer(ctx context.Context, o ServerOptions, out io.Writer) error {
 	}
 	defer node.Shutdown()
 	load := announcer.NewLoad()
-	srv := stub.NewServer(load.ServerOptions()...)
+	// Clients with keepalive at its minimum (a ping after 10 s) are
+	// welcome.
+	opts := append(load.ServerOptions(), stub.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}))
+	srv := stub.NewServer(opts...)
 	pb.RegisterGreeterServer(srv, greeter{name: o.Name, work: o.Work})
 	ann, err := announcer.Start(node, srv, announcer.Options{RPCAddr: lis.Addr().String(), Load: load, LeaveWait: o.LeaveWait})
 	if err != nil {
@@ -124,4 +133,34 @@ func RunServer(ctx context.Context, o ServerOptions, out io.Writer) error {
 	case err := <-served:
 		return err
 	}
+}
+
+// ServerMain runs a server with the flags in args until SIGTERM or an
+// interrupt, and returns the exit code: what h2rpc demo-server does.
+func ServerMain(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("demo-server", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o ServerOptions
+	var join string
+	fs.StringVar(&o.Name, "name", "", "member name (required)")
+	fs.StringVar(&o.RPC, "rpc", "127.0.0.1:0", "address to serve RPCs on")
+	fs.StringVar(&o.Gossip, "gossip", "127.0.0.1:0", "gossip address, UDP and TCP")
+	fs.StringVar(&join, "join", "", "gossip addresses to join, comma-separated")
+	fs.StringVar(&o.Preset, "preset", "lan", "gossip preset: lan, wan or local")
+	fs.DurationVar(&o.LeaveWait, "leave-wait", time.Second, "how long a graceful stop waits after leaving, before it drains")
+	fs.IntVar(&o.Busy, "busy", 0, "goroutines that spin without end, to slow the server")
+	fs.DurationVar(&o.Work, "work", 0, "CPU time each call spins before it answers")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if join != "" {
+		o.Join = strings.Split(join, ",")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := RunServer(ctx, o, stdout); err != nil {
+		fmt.Fprintln(stderr, "demo-server:", err)
+		return 1
+	}
+	return 0
 }
