@@ -49,12 +49,14 @@ run: build ## The one-minute gossip tour (h2rpc demo): servers found, balanced a
 	@$(BIN)/h2rpc demo
 
 .PHONY: examples
-examples: ## Build the example commands and run them: a helloworld call, and the route guide's four kinds of call.
+examples: ## Build the example commands and run them: a helloworld call, the route guide's four kinds of call, and two cluster servers called through gossip.
 	@mkdir -p $(BIN)
 	$(GO) build -o $(BIN)/ ./examples/helloworld/greeter_server ./examples/helloworld/greeter_client \
 		./examples/route_guide/route_guide_server ./examples/route_guide/route_guide_client
 	@./scripts/example.sh $(BIN)/greeter_server $(BIN)/greeter_client --name h2rpc
 	@./scripts/example.sh $(BIN)/route_guide_server $(BIN)/route_guide_client
+	$(GO) build -o $(BIN)/ ./examples/cluster/cluster_server ./examples/cluster/cluster_client
+	@./scripts/cluster_example.sh $(BIN)/cluster_server $(BIN)/cluster_client
 
 .PHONY: tools
 tools: $(TOOLS)/bin/h2spec $(TOOLS)/bin/staticcheck ## Install pinned external tools into .tools/bin.

@@ -37,6 +37,8 @@ var layers = map[string][]string{
 	// On top: users of the library.
 	"interop":  {"codec", "channel", "stub"},
 	"examples": {"codec", "channel", "stub"},
+	// The cluster example shows RPC over gossip.
+	"examples/cluster": {"codec", "channel", "stub", "examples", "gossip", "gossip/resolver", "gossip/announcer"},
 	// bench drives servers; its flood tests serve the interop service.
 	"bench": {"frame", "hpack", "stream", "codec", "channel", "stub", "interop"},
 	"cmd":   {"frame", "hpack", "stream", "codec", "channel", "stub", "gossip", "bench", "interop", "internal/clusterdemo"},
