@@ -107,7 +107,7 @@ protoc-plugins: protoc $(TOOLS)/bin/buf $(TOOLS)/bin/protoc-gen-go
 	$(GO) build -o $(TOOLS)/bin/protoc-gen-go-h2rpc ./cmd/protoc-gen-go-h2rpc
 
 .PHONY: generate
-generate: protoc-plugins ## Regenerate the Go code of every .proto under examples/, interop/ and internal/testpb (protoc, or buf for editions).
+generate: protoc-plugins ## Regenerate the Go code of every .proto under examples/, interop/, internal/testpb and gossip/ (protoc, or buf for editions).
 	@./scripts/generate.sh
 
 .PHONY: check-generate

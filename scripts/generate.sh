@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Regenerates the Go code of every .proto file under examples/, interop/ and
-# internal/testpb/ with protoc-gen-go and protoc-gen-go-h2rpc
+# Regenerates the Go code of every .proto file under examples/, interop/,
+# internal/testpb/ and gossip/ with protoc-gen-go and protoc-gen-go-h2rpc
 # (paths=source_relative, output beside each .proto).
 #
 # The compiler follows one rule: a file that declares an edition
@@ -24,7 +24,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${TOOLS_BIN:-$PWD/.tools/bin}
-search=(examples interop internal/testpb)
+search=(examples interop internal/testpb gossip)
 check=0
 case "${1:-}" in
 --check) check=1 ;;

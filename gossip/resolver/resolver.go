@@ -19,7 +19,8 @@ const Scheme = "gossip"
 // client's stream from one.
 type Source interface {
 	// Subscribe returns the members known now and calls f with every
-	// event that follows, in order, until cancel is called.
+	// event that follows, in order, until cancel is called. It must not
+	// wait for f to return, and f may be called before Subscribe returns.
 	Subscribe(f func(gossip.Event)) (members []gossip.Member, cancel func())
 }
 
@@ -40,13 +41,14 @@ func (b *builder) Build(t cresolver.Target, cc cresolver.ClientConn, _ cresolver
 		return nil, errors.New("gossip resolver: the target names no service; write gossip:///package.Service")
 	}
 	r := &gossipResolver{service: service, cc: cc, members: map[string]gossip.Member{}, kick: make(chan struct{}, 1), done: make(chan struct{})}
-	ms, cancel := b.src.Subscribe(r.event)
+	// Events that follow the snapshot wait for it to be applied.
 	r.mu.Lock()
+	ms, cancel := b.src.Subscribe(r.event)
 	for _, m := range ms {
 		r.apply(m)
 	}
-	r.mu.Unlock()
 	r.cancel = cancel
+	r.mu.Unlock()
 	r.kick <- struct{}{}
 	go r.run()
 	return r, nil

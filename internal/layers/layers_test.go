@@ -33,6 +33,9 @@ var layers = map[string][]string{
 	"gossip":           nil,
 	"gossip/resolver":  {"gossip", "channel"},
 	"gossip/announcer": {"gossip", "channel", "stub"},
+	// The membership service, and the thin clients that stream it.
+	// Its tests serve the helloworld example through announced members.
+	"gossip/membership": {"gossip", "gossip/resolver", "gossip/announcer", "channel", "stub", "codec", "examples"},
 
 	// On top: users of the library.
 	"interop":  {"codec", "channel", "stub"},
@@ -55,7 +58,7 @@ var layers = map[string][]string{
 	"internal/soak":      {"frame", "hpack", "stream", "codec", "channel", "stub"},
 	// The cluster demo's servers, client and measurements, shared by the
 	// demo command and its process-level tests.
-	"internal/clusterdemo": {"codec", "channel", "stub", "gossip", "gossip/resolver", "gossip/announcer", "examples"},
+	"internal/clusterdemo": {"codec", "channel", "stub", "gossip", "gossip/resolver", "gossip/announcer", "gossip/membership", "examples"},
 }
 
 // Subpackages of these layers must not import the layer's own root package
