@@ -132,8 +132,9 @@ unit: ## Unit tests under the race detector.
 	$(GO) test -race -count=1 ./...
 
 .PHONY: cluster
-cluster: ## Process-level gossip tests (about 2.5 min): 5 server processes and a client on loopback; kill -9, SIGSTOP, graceful stop, join, load_aware.
+cluster: $(TOOLS)/bin/staticcheck ## Process-level gossip tests (about 2.5 min): 5 server processes and a client on loopback; kill -9, SIGSTOP, graceful stop, join, load_aware.
 	$(GO) vet -tags cluster ./internal/clusterdemo
+	$(TOOLS)/bin/staticcheck -tags cluster ./internal/clusterdemo
 	$(GO) test -race -tags cluster -count=1 -v -run . ./internal/clusterdemo 2>&1 | grep -v '^=== RUN'; exit $${PIPESTATUS[0]}
 
 .PHONY: stress

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/h2rpc/h2rpc/channel/credentials/insecure"
 	pb "github.com/h2rpc/h2rpc/examples/helloworld/helloworld"
 	"github.com/h2rpc/h2rpc/gossip"
 	"github.com/h2rpc/h2rpc/gossip/announcer"
@@ -98,8 +99,8 @@ func TestThinClientFollowsTheCluster(t *testing.T) {
 	b := startMember(t, "b", a.node.Addr())
 	defer b.stop()
 	target := fmt.Sprintf("gossip://%s,%s/helloworld.Greeter", a.rpc, b.rpc)
-	conn, err := stub.NewClient(target, stub.WithInsecure(),
-		stub.WithResolvers(membership.NewBuilder(stub.WithInsecure())),
+	conn, err := stub.NewClient(target, stub.WithTransportCredentials(insecure.NewCredentials()),
+		stub.WithResolvers(membership.NewBuilder(stub.WithTransportCredentials(insecure.NewCredentials()))),
 		stub.WithDefaultServiceConfig(`{"loadBalancingConfig":[{"round_robin":{}}]}`))
 	if err != nil {
 		t.Fatal(err)
@@ -129,7 +130,7 @@ func TestThinClientFollowsTheCluster(t *testing.T) {
 // fails with an error that shows the form it needs.
 func TestThinTargetNeedsMembers(t *testing.T) {
 	leakcheck.Check(t)
-	conn, err := stub.NewClient("gossip:///helloworld.Greeter", stub.WithInsecure(), stub.WithResolvers(membership.NewBuilder(stub.WithInsecure())))
+	conn, err := stub.NewClient("gossip:///helloworld.Greeter", stub.WithTransportCredentials(insecure.NewCredentials()), stub.WithResolvers(membership.NewBuilder(stub.WithTransportCredentials(insecure.NewCredentials()))))
 	if err == nil {
 		defer conn.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)

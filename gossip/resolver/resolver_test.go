@@ -67,7 +67,6 @@ type sim struct {
 	clock *gossip.SimClock
 	net   *gossip.MemNetwork
 	nodes map[string]*gossip.Node
-	key   *gossip.Keyring
 }
 
 func newSim(t *testing.T) *sim {

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/h2rpc/h2rpc/channel/credentials/insecure"
 	"github.com/h2rpc/h2rpc/channel/keepalive"
 	cresolver "github.com/h2rpc/h2rpc/channel/resolver"
 	"github.com/h2rpc/h2rpc/channel/resolver/manual"
@@ -73,7 +74,7 @@ func NewClient(o ClientOptions, rec *Recorder) (*Client, error) {
 		tr.Close()
 		return nil, err
 	}
-	conn, err := stub.NewClient(Target, stub.WithInsecure(),
+	conn, err := stub.NewClient(Target, stub.WithTransportCredentials(insecure.NewCredentials()),
 		stub.WithResolvers(gresolver.NewBuilder(node)),
 		stub.WithDefaultServiceConfig(serviceConfig(o.Policy, o.PolicyConfig)))
 	if err != nil {
@@ -94,7 +95,7 @@ func NewStaticClient(addrs []string, deadline time.Duration, rec *Recorder) (*Cl
 		s.Addresses = append(s.Addresses, cresolver.Address{Addr: a})
 	}
 	r.InitialState(s)
-	conn, err := stub.NewClient("static:///helloworld", stub.WithInsecure(), stub.WithResolvers(r),
+	conn, err := stub.NewClient("static:///helloworld", stub.WithTransportCredentials(insecure.NewCredentials()), stub.WithResolvers(r),
 		stub.WithKeepaliveParams(keepalive.ClientParameters{Time: 10 * time.Second, Timeout: time.Second, PermitWithoutStream: true}),
 		stub.WithDefaultServiceConfig(serviceConfig("round_robin", "")))
 	if err != nil {

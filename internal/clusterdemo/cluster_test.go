@@ -57,7 +57,6 @@ type cluster struct {
 	cl     *Client
 	rec    *Recorder
 	procs  map[string]*Proc
-	extra  []string
 	stop   func()
 	done   chan struct{}
 	mu     sync.Mutex

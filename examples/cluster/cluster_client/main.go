@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/h2rpc/h2rpc/channel/credentials/insecure"
 	pb "github.com/h2rpc/h2rpc/examples/helloworld/helloworld"
 	"github.com/h2rpc/h2rpc/gossip"
 	"github.com/h2rpc/h2rpc/gossip/resolver"
@@ -41,7 +42,7 @@ func main() {
 	if _, err := node.Join(strings.Split(*join, ",")); err != nil {
 		log.Fatalf("join: %v", err)
 	}
-	conn, err := stub.NewClient("gossip:///helloworld.Greeter", stub.WithInsecure(),
+	conn, err := stub.NewClient("gossip:///helloworld.Greeter", stub.WithTransportCredentials(insecure.NewCredentials()),
 		stub.WithResolvers(resolver.NewBuilder(node)),
 		stub.WithDefaultServiceConfig(`{"loadBalancingConfig":[{"round_robin":{}}]}`))
 	if err != nil {
