@@ -132,3 +132,23 @@ func BenchmarkMassJoin10000(b *testing.B) {
 	}
 	benchScenario(b, Scenario{Nodes: 10000, Lifeguard: true, Duration: 60 * time.Second, Seed: 1})
 }
+
+// TestRunClientDrops: every client hears each killed server suspected or
+// dead, never later than the last member declares it dead, and clients
+// are never the ones killed.
+func TestRunClientDrops(t *testing.T) {
+	r, err := Run(Scenario{Nodes: 64, Clients: 8, Kill: 2, Lifeguard: true, Duration: 40 * time.Second, Seed: 2, Warm: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log(r.Line())
+	if r.ClientUndropped != 0 || r.ClientDropLast <= 0 || r.ClientDropMedian > r.ClientDropLast {
+		t.Fatalf("client drops: median %v, last %v, undropped %d; want all 16 (client, killed) pairs", r.ClientDropMedian, r.ClientDropLast, r.ClientUndropped)
+	}
+	if r.ClientDropLast > r.DetectLast {
+		t.Fatalf("a client dropped a killed server %v after the kill, later than the last death (%v): clients drop on suspicion", r.ClientDropLast, r.DetectLast)
+	}
+	if _, err := Run(Scenario{Nodes: 8, Clients: 7, Kill: 1}); err == nil {
+		t.Fatal("a scenario with no member left to kill besides clients ran")
+	}
+}
