@@ -88,6 +88,7 @@ func (r *gossipResolver) event(e gossip.Event) {
 func (r *gossipResolver) apply(m gossip.Member) {
 	if m.State > gossip.StateSuspect || !m.Offers(r.service) || m.RPCAddr() == "" {
 		delete(r.members, m.Name)
+		delete(r.heard, m.Name)
 		return
 	}
 	if old, ok := r.members[m.Name]; !ok || old.Meta[gossip.MetaLoad] != m.Meta[gossip.MetaLoad] {
