@@ -30,6 +30,11 @@ type Options struct {
 	// often health and load are read; 1 s when zero. An update is made
 	// only when something changed for real (see gossip.MetaLoad).
 	Interval time.Duration
+	// LoadInterval is the least time between two updates that change
+	// only the load; 10 s when zero. Every update is passed on by every
+	// member about 4·log10(n) times, so load sent often is what gossip
+	// traffic grows with (see the package doc).
+	LoadInterval time.Duration
 	// LeaveWait is how long a graceful stop waits after announcing the
 	// leave, so that it spreads, before the server drains; 1 s when zero,
 	// none when negative.
@@ -48,6 +53,7 @@ type Announcer struct {
 	serving  bool
 	last     map[string]string // what was last announced
 	lastLoad gossip.Load
+	loadAt   time.Time // when the load was last announced
 	updates  int
 	samp     sampler
 
@@ -65,8 +71,11 @@ func Start(node *gossip.Node, srv *stub.Server, o Options) (*Announcer, error) {
 	if o.Interval == 0 {
 		o.Interval = time.Second
 	}
-	if o.Interval < 0 {
-		return nil, errors.New("announcer: Options.Interval must not be negative")
+	if o.Interval < 0 || o.LoadInterval < 0 {
+		return nil, errors.New("announcer: Options.Interval and LoadInterval must not be negative")
+	}
+	if o.LoadInterval == 0 {
+		o.LoadInterval = 10 * time.Second
 	}
 	if o.LeaveWait == 0 {
 		o.LeaveWait = time.Second
@@ -137,14 +146,15 @@ func (a *Announcer) publish(force bool) error {
 				same = false
 			}
 		}
-		if same && len(m) == len(a.last) && !differs(f, a.lastLoad) {
+		same = same && len(m) == len(a.last)
+		if same && (!differs(f, a.lastLoad) || time.Since(a.loadAt) < a.opts.LoadInterval) {
 			return nil
 		}
 	}
 	if err := a.node.UpdateMeta(m); err != nil {
 		return err
 	}
-	a.last, a.lastLoad = m, f
+	a.last, a.lastLoad, a.loadAt = m, f, time.Now()
 	a.updates++
 	return nil
 }

@@ -1,6 +1,7 @@
 package announcer
 
 import (
+	"sync"
 	"testing"
 	"time"
 
@@ -54,8 +55,10 @@ func TestAnnouncesOnlyRealChanges(t *testing.T) {
 	srv.RegisterService(&stub.ServiceDesc{ServiceName: "b.Svc", HandlerType: (*any)(nil)}, nil)
 	srv.RegisterService(&stub.ServiceDesc{ServiceName: "a.Svc", HandlerType: (*any)(nil)}, nil)
 	load := NewLoad()
-	load.SetUtilization(func() float64 { return 0.25 })
-	a, err := Start(node, srv, Options{RPCAddr: "10.0.0.1:50051", Load: load, Interval: 20 * time.Millisecond, LeaveWait: -1})
+	util := 0.25
+	var utilMu sync.Mutex
+	load.SetUtilization(func() float64 { utilMu.Lock(); defer utilMu.Unlock(); return util })
+	a, err := Start(node, srv, Options{RPCAddr: "10.0.0.1:50051", Load: load, Interval: 20 * time.Millisecond, LoadInterval: time.Hour, LeaveWait: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,6 +86,14 @@ func TestAnnouncesOnlyRealChanges(t *testing.T) {
 	clock.RunFor(2 * time.Second)
 	if h := metaOf(t, observer, "server")[gossip.MetaHealth]; h != gossip.HealthNotServing {
 		t.Fatalf("observer sees health %q, want %q", h, gossip.HealthNotServing)
+	}
+	// A real change of load alone waits for LoadInterval (an hour here).
+	utilMu.Lock()
+	util = 0.9
+	utilMu.Unlock()
+	time.Sleep(200 * time.Millisecond)
+	if n := a.Updates(); n != 2 {
+		t.Fatalf("%d metadata updates after a change of load within LoadInterval, want still 2", n)
 	}
 }
 

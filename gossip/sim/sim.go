@@ -21,6 +21,11 @@ type Scenario struct {
 	// Kill is how many members are killed (without leaving) once the
 	// cluster has converged.
 	Kill int
+	// LoadEvery, when set, makes every member but the clients change its
+	// metadata (an announced server's load) this often once the join is
+	// over, each at its own phase, so that the traffic figures show what
+	// announcing load costs.
+	LoadEvery time.Duration
 	// Clients is how many members only watch (as gossip:/// clients do):
 	// they are never killed or slowed, and the time until each of them
 	// first hears a killed member suspected or dead, when its resolver
@@ -91,6 +96,7 @@ type Result struct {
 	Loss      float64 `json:"loss"`
 	Kill      int     `json:"kill"`
 	Clients   int     `json:"clients,omitempty"`
+	LoadEvery Seconds `json:"load_every_s,omitempty"`
 	Slow      int     `json:"slow"`
 	Lifeguard bool    `json:"lifeguard"`
 	Seed      int64   `json:"seed"`
@@ -175,6 +181,9 @@ func (r *Result) Line() string {
 	if r.Kill > 0 && !r.KillSkipped {
 		fmt.Fprintf(&b, " detect(first/median/p99/last)=%v/%v/%v/%v undetected=%d first_suspect=%v (%.2f periods)",
 			r.DetectFirst, r.DetectMedian, r.DetectP99, r.DetectLast, r.Undetected, r.FirstSuspect, r.FirstSuspectPeriods)
+		if r.LoadEvery > 0 {
+			fmt.Fprintf(&b, " load_every=%v", r.LoadEvery)
+		}
 		if r.Clients > 0 {
 			fmt.Fprintf(&b, " clients=%d client_drop(median/p99/last)=%v/%v/%v undropped=%d", r.Clients, r.ClientDropMedian, r.ClientDropP99, r.ClientDropLast, r.ClientUndropped)
 		}
@@ -264,7 +273,7 @@ func Run(s Scenario) (*Result, error) {
 		r.index[r.names[i]] = i
 		r.trs[i] = r.net.Transport(fmt.Sprintf("10.%d.%d.%d:7946", i>>16&255, i>>8&255, i&255))
 	}
-	res := &Result{Nodes: s.Nodes, Loss: s.Loss, Kill: s.Kill, Clients: s.Clients, Slow: s.Slow, Lifeguard: s.Lifeguard, Seed: s.Seed, Duration: Seconds(s.Duration), FullView: -1}
+	res := &Result{Nodes: s.Nodes, Loss: s.Loss, Kill: s.Kill, Clients: s.Clients, LoadEvery: Seconds(s.LoadEvery), Slow: s.Slow, Lifeguard: s.Lifeguard, Seed: s.Seed, Duration: Seconds(s.Duration), FullView: -1}
 
 	if s.Warm {
 		if err := r.startWarm(); err != nil {
@@ -310,6 +319,11 @@ func Run(s Scenario) (*Result, error) {
 		r.slow[i] = true
 		r.trs[i].SetSlow(s.SlowDelay)
 	}
+	if s.LoadEvery > 0 {
+		for i := 0; i < s.Nodes-s.Clients; i++ {
+			r.announceLoad(i, time.Duration(r.rng.Int64N(int64(s.LoadEvery))))
+		}
+	}
 	killAt := steady + s.Settle
 	if killAt > s.Duration {
 		killAt = s.Duration
@@ -348,6 +362,22 @@ func Run(s Scenario) (*Result, error) {
 	}
 	res.Wall = Seconds(time.Since(wall))
 	return res, nil
+}
+
+// announceLoad changes member i's metadata after d, then every
+// LoadEvery, until it is shut down.
+func (r *run) announceLoad(i int, d time.Duration) {
+	r.clock.AfterFunc(d, func() {
+		n := r.nodes[i]
+		if n == nil {
+			return
+		}
+		load := gossip.Load{InFlight: r.rng.Int64N(64), QPS: float64(r.rng.IntN(5000)), Utilization: float64(r.rng.IntN(100)) / 100}
+		meta := map[string]string{gossip.MetaRPCAddr: r.trs[i].Addr(), gossip.MetaServices: "helloworld.Greeter", gossip.MetaHealth: gossip.HealthServing, gossip.MetaLoad: load.String()}
+		if n.UpdateMeta(meta) == nil {
+			r.announceLoad(i, r.s.LoadEvery)
+		}
+	})
 }
 
 func (r *run) config(i int) gossip.Config {

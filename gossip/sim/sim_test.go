@@ -152,3 +152,23 @@ func TestRunClientDrops(t *testing.T) {
 		t.Fatal("a scenario with no member left to kill besides clients ran")
 	}
 }
+
+// TestRunLoadEveryCostsTraffic: members that keep announcing a new load
+// send more per second than members that do not, and every update reaches
+// the others (more bytes, same detection).
+func TestRunLoadEveryCostsTraffic(t *testing.T) {
+	base := Scenario{Nodes: 32, Clients: 4, Kill: 1, Lifeguard: true, Duration: 20 * time.Second, Seed: 4, Warm: true}
+	quiet, err := Run(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base.LoadEvery = 2 * time.Second
+	busy, err := Run(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("without load updates: %.1f B/s per member; with one every 2 s: %.1f B/s", quiet.Bytes, busy.Bytes)
+	if busy.Bytes <= 2*quiet.Bytes || busy.Undetected != 0 || busy.ClientUndropped != 0 {
+		t.Fatalf("load updates every 2 s: %.1f B/s per member against %.1f without, undetected %d, undropped %d", busy.Bytes, quiet.Bytes, busy.Undetected, busy.ClientUndropped)
+	}
+}

@@ -332,9 +332,9 @@ func TestFreezeStopsPickingWithin5s(t *testing.T) {
 func TestLoadAwareSendsLessToABusyServer(t *testing.T) {
 	c := newCluster(t, 3, steady, "load_aware", `{"blackoutPeriod":"1s","weightUpdatePeriod":"200ms"}`, func(name string) []string {
 		if name == "s1" {
-			return []string{"--busy", "1", "--work", "200us"}
+			return []string{"--busy", "1", "--work", "200us", "--load-interval", "1s"}
 		}
-		return []string{"--work", "200us"}
+		return []string{"--work", "200us", "--load-interval", "1s"}
 	})
 	time.Sleep(5 * time.Second) // reports announced, blackout passed
 	from := time.Now()

@@ -34,6 +34,8 @@ type ServerOptions struct {
 	Preset string
 	// LeaveWait is how long a graceful stop waits after leaving.
 	LeaveWait time.Duration
+	// LoadInterval is the least time between announcements of load alone.
+	LoadInterval time.Duration
 	// Busy goroutines spin without end, to slow the server down.
 	Busy int
 	// Work is how long each call spins before it answers, so that a busy
@@ -103,7 +105,7 @@ func RunServer(ctx context.Context, o ServerOptions, out io.Writer) error {
 	opts := append(load.ServerOptions(), stub.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}))
 	srv := stub.NewServer(opts...)
 	pb.RegisterGreeterServer(srv, greeter{name: o.Name, work: o.Work})
-	ann, err := announcer.Start(node, srv, announcer.Options{RPCAddr: lis.Addr().String(), Load: load, LeaveWait: o.LeaveWait})
+	ann, err := announcer.Start(node, srv, announcer.Options{RPCAddr: lis.Addr().String(), Load: load, LeaveWait: o.LeaveWait, LoadInterval: o.LoadInterval})
 	if err != nil {
 		lis.Close()
 		return err
@@ -148,6 +150,7 @@ func ServerMain(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&join, "join", "", "gossip addresses to join, comma-separated")
 	fs.StringVar(&o.Preset, "preset", "lan", "gossip preset: lan, wan or local")
 	fs.DurationVar(&o.LeaveWait, "leave-wait", time.Second, "how long a graceful stop waits after leaving, before it drains")
+	fs.DurationVar(&o.LoadInterval, "load-interval", 10*time.Second, "least time between announcements of a change of load alone")
 	fs.IntVar(&o.Busy, "busy", 0, "goroutines that spin without end, to slow the server")
 	fs.DurationVar(&o.Work, "work", 0, "CPU time each call spins before it answers")
 	if err := fs.Parse(args); err != nil {
