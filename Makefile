@@ -162,8 +162,14 @@ bench-smoke: ## Run every benchmark once, as a test.
 	$(GO) test -run='^$$' -bench=. -benchtime=1x ./...
 
 .PHONY: bench
-bench: ## Run the benchmarks (BENCHTIME, default 1s; COUNT, default 1).
+bench: ## Run the benchmarks (BENCHTIME, default 1s; COUNT, default 1); GOSSIP_SCALE=1 adds make gossip-scale.
 	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=$(or $(BENCHTIME),1s) -count=$(or $(COUNT),1) ./...
+	$(if $(GOSSIP_SCALE),@$(MAKE) --no-print-directory gossip-scale)
+
+.PHONY: gossip-scale
+gossip-scale: build ## Simulate 1,000 members of which 100 are clients, 5 killed: time until every client drops them; then with load announced every 10 s.
+	$(BIN)/h2rpc gossip sim --nodes 1000 --clients 100 --kill 5 --duration 60s
+	$(BIN)/h2rpc gossip sim --nodes 1000 --clients 100 --kill 5 --duration 60s --load-every 10s
 
 .PHONY: bench-grpcgo-smoke
 bench-grpcgo-smoke: ## Vet and test bench/grpcgo (race), and run its grpc-go comparison benchmarks once.
