@@ -52,14 +52,11 @@ build: ## Build the h2rpc command into bin/.
 	$(GO) build -o $(BIN)/h2rpc ./cmd/h2rpc
 
 .PHONY: run
-run: build tools ## One helloworld call through h2rpc, then h2spec's full suite against the server.
-	$(GO) build -o $(BIN)/greeter_server ./examples/helloworld/greeter_server
-	$(GO) build -o $(BIN)/greeter_client ./examples/helloworld/greeter_client
-	@./scripts/example.sh $(BIN)/greeter_server $(BIN)/greeter_client --name h2rpc
-	@./scripts/h2spec.sh $(BIN)/h2rpc $(TOOLS)/bin/h2spec verbose
+run: build ## The one-minute gossip tour (h2rpc demo): servers found, balanced and dropped as they freeze, die, join and leave.
+	@$(BIN)/h2rpc demo
 
 .PHONY: examples
-examples: ## Build the example commands and run them: a helloworld call, the route guide's four kinds of call, and the auth example's callers over TLS and mTLS.
+examples: ## Build the example commands and run them: a helloworld call, the route guide's four kinds of call, the auth example's callers over TLS and mTLS, and two cluster servers called through gossip.
 	@mkdir -p $(BIN)
 	$(GO) build -o $(BIN)/ ./examples/helloworld/greeter_server ./examples/helloworld/greeter_client \
 		./examples/route_guide/route_guide_server ./examples/route_guide/route_guide_client \
@@ -68,6 +65,8 @@ examples: ## Build the example commands and run them: a helloworld call, the rou
 	@./scripts/example.sh $(BIN)/route_guide_server $(BIN)/route_guide_client
 	@./scripts/example.sh $(BIN)/auth_server $(BIN)/auth_client
 	@./scripts/example.sh $(BIN)/auth_server $(BIN)/auth_client --mtls
+	$(GO) build -o $(BIN)/ ./examples/cluster/cluster_server ./examples/cluster/cluster_client
+	@./scripts/cluster_example.sh $(BIN)/cluster_server $(BIN)/cluster_client
 
 .PHONY: tools
 tools: $(TOOLS)/bin/h2spec $(TOOLS)/bin/staticcheck ## Install pinned external tools into .tools/bin.
@@ -118,7 +117,7 @@ protoc-plugins: protoc $(TOOLS)/bin/buf $(TOOLS)/bin/protoc-gen-go
 	$(GO) build -o $(TOOLS)/bin/protoc-gen-go-h2rpc ./cmd/protoc-gen-go-h2rpc
 
 .PHONY: generate
-generate: protoc-plugins ## Regenerate the Go code of every .proto under examples/, interop/, internal/testpb and stub/ (protoc, or buf for editions).
+generate: protoc-plugins ## Regenerate the Go code of every .proto under examples/, interop/, internal/testpb, stub/ and gossip/ (protoc, or buf for editions).
 	@./scripts/generate.sh
 
 .PHONY: check-generate
@@ -126,7 +125,7 @@ check-generate: protoc-plugins ## Fail when checked-in generated code differs fr
 	@./scripts/generate.sh --check
 
 .PHONY: test
-test: tools check-generate vet lint unit examples soak-smoke fuzz-smoke bench-smoke bench-grpcgo-smoke h2spec interop browser ecosystem ## Run every check that CI runs.
+test: tools check-generate vet lint unit examples soak-smoke fuzz-smoke bench-smoke bench-grpcgo-smoke h2spec interop browser ecosystem cluster ## Run every check that CI runs.
 
 .PHONY: vet
 vet: ## gofmt and go vet.
@@ -142,6 +141,12 @@ lint: $(TOOLS)/bin/staticcheck ## staticcheck (pinned) over the core module and 
 unit: ## Unit tests under the race detector (the flood tests on their own, after the rest, without it).
 	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v -x -F $(addprefix -e ,$(FLOOD_PKGS)))
 	$(GO) test -count=1 -p 1 $(FLOOD_PKGS)
+
+.PHONY: cluster
+cluster: $(TOOLS)/bin/staticcheck ## Process-level gossip tests (about 2.5 min): 5 server processes and a client on loopback; kill -9, SIGSTOP, graceful stop, join, load_aware.
+	$(GO) vet -tags cluster ./internal/clusterdemo
+	$(TOOLS)/bin/staticcheck -tags cluster ./internal/clusterdemo
+	$(GO) test -race -tags cluster -count=1 -v -run . ./internal/clusterdemo 2>&1 | grep -v '^=== RUN'; exit $${PIPESTATUS[0]}
 
 .PHONY: stress
 stress: ## Lifecycle tests under -race for STRESS_DURATION (default 5m) over STRESS_SEEDS seeds (default 4), and the concurrent tests.
@@ -168,8 +173,14 @@ bench-smoke: ## Run every benchmark once, as a test.
 	$(GO) test -run='^$$' -bench=. -benchtime=1x ./...
 
 .PHONY: bench
-bench: ## Run the benchmarks (BENCHTIME, default 1s; COUNT, default 1).
+bench: ## Run the benchmarks (BENCHTIME, default 1s; COUNT, default 1); GOSSIP_SCALE=1 adds make gossip-scale.
 	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=$(or $(BENCHTIME),1s) -count=$(or $(COUNT),1) ./...
+	$(if $(GOSSIP_SCALE),@$(MAKE) --no-print-directory gossip-scale)
+
+.PHONY: gossip-scale
+gossip-scale: build ## Simulate 1,000 members of which 100 are clients, 5 killed: time until every client drops them; then with load announced every 10 s.
+	$(BIN)/h2rpc gossip sim --nodes 1000 --clients 100 --kill 5 --duration 60s
+	$(BIN)/h2rpc gossip sim --nodes 1000 --clients 100 --kill 5 --duration 60s --load-every 10s
 
 .PHONY: bench-grpcgo-smoke
 bench-grpcgo-smoke: ## Vet and test bench/grpcgo (race), and run its grpc-go comparison benchmarks once.

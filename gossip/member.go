@@ -115,6 +115,8 @@ func (t EventType) String() string {
 type Event struct {
 	Type   EventType
 	Member Member
+
+	seq uint64 // its place among the node's events, for subscribers
 }
 
 // encodeMeta encodes metadata deterministically: a count, then sorted

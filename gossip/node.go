@@ -40,6 +40,11 @@ type Node struct {
 	mu     sync.Mutex
 	evMu   sync.Mutex
 	events []Event
+	// subs are the subscribers (Subscribe), replaced whole under mu;
+	// evSeq numbers the events queued so far, so that a subscriber added
+	// while older events wait for delivery never sees them.
+	subs   []*subscriber
+	evSeq  uint64
 	rng    *rand.Rand
 	closed bool
 	left   bool
@@ -205,7 +210,7 @@ func (n *Node) stop(t Timer) {
 // at a time delivers; the others leave their events to it, so OnEvent may
 // call back into the Node without deadlock.
 func (n *Node) unlock() {
-	if len(n.events) == 0 || n.cfg.OnEvent == nil {
+	if len(n.events) == 0 || !n.watched() {
 		n.events = n.events[:0]
 		n.mu.Unlock()
 		return
@@ -219,12 +224,18 @@ func (n *Node) unlock() {
 			n.mu.Lock()
 			evs := n.events
 			n.events = nil
+			subs := n.subs
 			n.mu.Unlock()
 			if len(evs) == 0 {
 				break
 			}
 			for _, e := range evs {
-				n.cfg.OnEvent(e)
+				if n.cfg.OnEvent != nil {
+					n.cfg.OnEvent(e)
+				}
+				for _, s := range subs {
+					s.deliver(e)
+				}
 			}
 		}
 		n.evMu.Unlock()
@@ -549,10 +560,11 @@ func (n *Node) scaled(d time.Duration) time.Duration {
 
 // emit queues an event for delivery after the lock is released.
 func (n *Node) emit(t EventType, i int32) {
-	if n.cfg.OnEvent == nil {
+	if !n.watched() {
 		return
 	}
-	n.events = append(n.events, Event{Type: t, Member: n.member(i)})
+	n.evSeq++
+	n.events = append(n.events, Event{Type: t, Member: n.member(i), seq: n.evSeq})
 }
 
 // randomMembers returns up to k random live members other than this node

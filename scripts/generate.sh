@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerates the Go code of every .proto file under examples/, interop/,
-# internal/testpb/ and stub/ with protoc-gen-go and protoc-gen-go-h2rpc
+# internal/testpb/, stub/ and gossip/ with protoc-gen-go and protoc-gen-go-h2rpc
 # (paths=source_relative, output beside each .proto).
 #
 # The files under stub/ are the protocols h2rpc implements itself (health,
@@ -30,7 +30,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${TOOLS_BIN:-$PWD/.tools/bin}
-search=(examples interop internal/testpb stub)
+search=(examples interop internal/testpb stub gossip)
 check=0
 case "${1:-}" in
 --check) check=1 ;;

@@ -312,6 +312,7 @@ func (s *Server) Stop() {
 // GracefulStopObserver hear of it first.
 func (s *Server) GracefulStop() {
 	s.notifyGracefulStop()
+	s.runStopHooks()
 	conns := s.stop()
 	var wg sync.WaitGroup
 	for _, sc := range conns {

@@ -47,6 +47,8 @@ func gossipSim(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&s.Nodes, "nodes", 256, "cluster size")
 	fs.Float64Var(&s.Loss, "loss", 0, "packet loss probability, 0 to 1")
 	fs.IntVar(&s.Kill, "kill", 1, "members killed once the cluster has converged")
+	fs.DurationVar(&s.LoadEvery, "load-every", 0, "every member but the clients changes its announced load this often (0: never), to show what announcing costs")
+	fs.IntVar(&s.Clients, "clients", 0, "members that only watch, as gossip:/// clients: never killed; the time until each drops a killed member is reported")
 	fs.IntVar(&s.Slow, "slow", 0, "members whose message handling is delayed by --slow-delay")
 	fs.DurationVar(&s.SlowDelay, "slow-delay", 2*time.Second, "delay of every message at a slow member")
 	fs.BoolVar(&s.Lifeguard, "lifeguard", true, "Lifeguard extensions on or off")

@@ -21,6 +21,16 @@ type Scenario struct {
 	// Kill is how many members are killed (without leaving) once the
 	// cluster has converged.
 	Kill int
+	// LoadEvery, when set, makes every member but the clients change its
+	// metadata (an announced server's load) this often once the join is
+	// over, each at its own phase, so that the traffic figures show what
+	// announcing load costs.
+	LoadEvery time.Duration
+	// Clients is how many members only watch (as gossip:/// clients do):
+	// they are never killed or slowed, and the time until each of them
+	// first hears a killed member suspected or dead, when its resolver
+	// stops picking it, is reported.
+	Clients int
 	// Slow is how many members handle every message SlowDelay late from
 	// the same moment on, as if starved of CPU.
 	Slow      int
@@ -85,6 +95,8 @@ type Result struct {
 	Nodes     int     `json:"nodes"`
 	Loss      float64 `json:"loss"`
 	Kill      int     `json:"kill"`
+	Clients   int     `json:"clients,omitempty"`
+	LoadEvery Seconds `json:"load_every_s,omitempty"`
 	Slow      int     `json:"slow"`
 	Lifeguard bool    `json:"lifeguard"`
 	Seed      int64   `json:"seed"`
@@ -105,6 +117,13 @@ type Result struct {
 	// KillSkipped is set when the join left less than 5 s to watch the
 	// kills, so none were made.
 	KillSkipped bool `json:"kill_skipped,omitempty"`
+	// ClientDrop is the time from a kill until each client first heard
+	// the killed member suspected or dead, over all (client, killed)
+	// pairs: when a gossip:/// resolver stops picking it.
+	ClientDropMedian Seconds `json:"client_drop_median_s,omitempty"`
+	ClientDropP99    Seconds `json:"client_drop_p99_s,omitempty"`
+	ClientDropLast   Seconds `json:"client_drop_last_s,omitempty"`
+	ClientUndropped  int     `json:"client_undropped,omitempty"`
 	// FirstSuspect is the time from a kill to the first suspicion of the
 	// killed member anywhere, averaged over kills, also in probe periods.
 	FirstSuspect        Seconds `json:"first_suspect_s"`
@@ -162,6 +181,12 @@ func (r *Result) Line() string {
 	if r.Kill > 0 && !r.KillSkipped {
 		fmt.Fprintf(&b, " detect(first/median/p99/last)=%v/%v/%v/%v undetected=%d first_suspect=%v (%.2f periods)",
 			r.DetectFirst, r.DetectMedian, r.DetectP99, r.DetectLast, r.Undetected, r.FirstSuspect, r.FirstSuspectPeriods)
+		if r.LoadEvery > 0 {
+			fmt.Fprintf(&b, " load_every=%v", r.LoadEvery)
+		}
+		if r.Clients > 0 {
+			fmt.Fprintf(&b, " clients=%d client_drop(median/p99/last)=%v/%v/%v undropped=%d", r.Clients, r.ClientDropMedian, r.ClientDropP99, r.ClientDropLast, r.ClientUndropped)
+		}
 	}
 	fmt.Fprintf(&b, " false_dead=%d members=%d healthy=%d", r.FalseDead, r.FalseDeadMembers, r.FalseDeadHealthy)
 	fmt.Fprintf(&b, " per_member_s: packets=%.2f bytes=%.1f stream_bytes=%.1f", r.Packets, r.Bytes, r.StreamBytes)
@@ -200,6 +225,7 @@ type run struct {
 	slow   map[int]bool
 	// detection times per killed member, per observer
 	detected  map[[2]int]time.Duration
+	dropped   map[[2]int]time.Duration // by a client: first suspect or dead
 	suspected map[int]time.Duration
 	falseDead map[[2]int]bool
 	falseSubj map[int]bool
@@ -215,8 +241,8 @@ func Run(s Scenario) (*Result, error) {
 	if s.Nodes < 2 {
 		return nil, fmt.Errorf("sim: need at least 2 nodes, got %d", s.Nodes)
 	}
-	if s.Kill+s.Slow >= s.Nodes {
-		return nil, fmt.Errorf("sim: --kill %d plus --slow %d must leave live healthy members among %d", s.Kill, s.Slow, s.Nodes)
+	if s.Clients < 0 || s.Kill+s.Slow+s.Clients >= s.Nodes {
+		return nil, fmt.Errorf("sim: --kill %d plus --slow %d plus --clients %d must leave live healthy members among %d", s.Kill, s.Slow, s.Clients, s.Nodes)
 	}
 	if s.Loss < 0 || s.Loss >= 1 {
 		return nil, fmt.Errorf("sim: --loss must be in [0, 1), got %g", s.Loss)
@@ -233,6 +259,7 @@ func Run(s Scenario) (*Result, error) {
 		killed:    make(map[int]time.Duration),
 		slow:      make(map[int]bool),
 		detected:  make(map[[2]int]time.Duration),
+		dropped:   make(map[[2]int]time.Duration),
 		suspected: make(map[int]time.Duration),
 		falseDead: make(map[[2]int]bool),
 		falseSubj: make(map[int]bool),
@@ -246,7 +273,7 @@ func Run(s Scenario) (*Result, error) {
 		r.index[r.names[i]] = i
 		r.trs[i] = r.net.Transport(fmt.Sprintf("10.%d.%d.%d:7946", i>>16&255, i>>8&255, i&255))
 	}
-	res := &Result{Nodes: s.Nodes, Loss: s.Loss, Kill: s.Kill, Slow: s.Slow, Lifeguard: s.Lifeguard, Seed: s.Seed, Duration: Seconds(s.Duration), FullView: -1}
+	res := &Result{Nodes: s.Nodes, Loss: s.Loss, Kill: s.Kill, Clients: s.Clients, LoadEvery: Seconds(s.LoadEvery), Slow: s.Slow, Lifeguard: s.Lifeguard, Seed: s.Seed, Duration: Seconds(s.Duration), FullView: -1}
 
 	if s.Warm {
 		if err := r.startWarm(); err != nil {
@@ -284,11 +311,18 @@ func Run(s Scenario) (*Result, error) {
 	}
 
 	// Phase 2: slow members from now on, kills after settling.
-	perm := r.rng.Perm(s.Nodes - 1)
+	// Clients are the last members; kills and slow members are drawn
+	// from the others but the first.
+	perm := r.rng.Perm(s.Nodes - 1 - s.Clients)
 	for k := 0; k < s.Slow; k++ {
 		i := perm[k] + 1
 		r.slow[i] = true
 		r.trs[i].SetSlow(s.SlowDelay)
+	}
+	if s.LoadEvery > 0 {
+		for i := 0; i < s.Nodes-s.Clients; i++ {
+			r.announceLoad(i, time.Duration(r.rng.Int64N(int64(s.LoadEvery))))
+		}
 	}
 	killAt := steady + s.Settle
 	if killAt > s.Duration {
@@ -328,6 +362,22 @@ func Run(s Scenario) (*Result, error) {
 	}
 	res.Wall = Seconds(time.Since(wall))
 	return res, nil
+}
+
+// announceLoad changes member i's metadata after d, then every
+// LoadEvery, until it is shut down.
+func (r *run) announceLoad(i int, d time.Duration) {
+	r.clock.AfterFunc(d, func() {
+		n := r.nodes[i]
+		if n == nil {
+			return
+		}
+		load := gossip.Load{InFlight: r.rng.Int64N(64), QPS: float64(r.rng.IntN(5000)), Utilization: float64(r.rng.IntN(100)) / 100}
+		meta := map[string]string{gossip.MetaRPCAddr: r.trs[i].Addr(), gossip.MetaServices: "helloworld.Greeter", gossip.MetaHealth: gossip.HealthServing, gossip.MetaLoad: load.String()}
+		if n.UpdateMeta(meta) == nil {
+			r.announceLoad(i, r.s.LoadEvery)
+		}
+	})
 }
 
 func (r *run) config(i int) gossip.Config {
@@ -427,6 +477,11 @@ func (r *run) event(i int, e gossip.Event) {
 		return
 	}
 	at, killed := r.killed[subj]
+	if key := [2]int{i, subj}; killed && r.isClient(i) {
+		if _, seen := r.dropped[key]; !seen {
+			r.dropped[key] = r.now() - at
+		}
+	}
 	if e.Type == gossip.EventSuspect {
 		if _, seen := r.suspected[subj]; killed && !seen {
 			r.suspected[subj] = r.now() - at
@@ -450,7 +505,26 @@ func (r *run) event(i int, e gossip.Event) {
 	}
 }
 
+// isClient reports whether member i is one of the scenario's clients.
+func (r *run) isClient(i int) bool { return i >= r.s.Nodes-r.s.Clients }
+
 func (r *run) figures(res *Result) {
+	var drops []time.Duration
+	for subj := range r.killed {
+		for i := r.s.Nodes - r.s.Clients; i < r.s.Nodes; i++ {
+			if d, ok := r.dropped[[2]int{i, subj}]; ok {
+				drops = append(drops, d)
+			} else {
+				res.ClientUndropped++
+			}
+		}
+	}
+	sort.Slice(drops, func(a, b int) bool { return drops[a] < drops[b] })
+	if len(drops) > 0 {
+		res.ClientDropMedian = Seconds(drops[len(drops)/2])
+		res.ClientDropP99 = Seconds(drops[(len(drops)*99)/100])
+		res.ClientDropLast = Seconds(drops[len(drops)-1])
+	}
 	var times []time.Duration
 	for subj := range r.killed {
 		for i := range r.s.Nodes {

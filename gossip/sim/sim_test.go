@@ -132,3 +132,43 @@ func BenchmarkMassJoin10000(b *testing.B) {
 	}
 	benchScenario(b, Scenario{Nodes: 10000, Lifeguard: true, Duration: 60 * time.Second, Seed: 1})
 }
+
+// TestRunClientDrops: every client hears each killed server suspected or
+// dead, never later than the last member declares it dead, and clients
+// are never the ones killed.
+func TestRunClientDrops(t *testing.T) {
+	r, err := Run(Scenario{Nodes: 64, Clients: 8, Kill: 2, Lifeguard: true, Duration: 40 * time.Second, Seed: 2, Warm: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log(r.Line())
+	if r.ClientUndropped != 0 || r.ClientDropLast <= 0 || r.ClientDropMedian > r.ClientDropLast {
+		t.Fatalf("client drops: median %v, last %v, undropped %d; want all 16 (client, killed) pairs", r.ClientDropMedian, r.ClientDropLast, r.ClientUndropped)
+	}
+	if r.ClientDropLast > r.DetectLast {
+		t.Fatalf("a client dropped a killed server %v after the kill, later than the last death (%v): clients drop on suspicion", r.ClientDropLast, r.DetectLast)
+	}
+	if _, err := Run(Scenario{Nodes: 8, Clients: 7, Kill: 1}); err == nil {
+		t.Fatal("a scenario with no member left to kill besides clients ran")
+	}
+}
+
+// TestRunLoadEveryCostsTraffic: members that keep announcing a new load
+// send more per second than members that do not, and every update reaches
+// the others (more bytes, same detection).
+func TestRunLoadEveryCostsTraffic(t *testing.T) {
+	base := Scenario{Nodes: 32, Clients: 4, Kill: 1, Lifeguard: true, Duration: 20 * time.Second, Seed: 4, Warm: true}
+	quiet, err := Run(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base.LoadEvery = 2 * time.Second
+	busy, err := Run(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("without load updates: %.1f B/s per member; with one every 2 s: %.1f B/s", quiet.Bytes, busy.Bytes)
+	if busy.Bytes <= 2*quiet.Bytes || busy.Undetected != 0 || busy.ClientUndropped != 0 {
+		t.Fatalf("load updates every 2 s: %.1f B/s per member against %.1f without, undetected %d, undropped %d", busy.Bytes, quiet.Bytes, busy.Undetected, busy.ClientUndropped)
+	}
+}

@@ -33,13 +33,18 @@ var layers = map[string][]string{
 	"gossip":           nil,
 	"gossip/resolver":  {"gossip", "channel"},
 	"gossip/announcer": {"gossip", "channel", "stub"},
+	// The membership service, and the thin clients that stream it.
+	// Its tests serve the helloworld example through announced members.
+	"gossip/membership": {"gossip", "gossip/resolver", "gossip/announcer", "channel", "stub", "codec", "examples"},
 
 	// On top: users of the library.
 	"interop":  {"codec", "channel", "stub"},
 	"examples": {"codec", "channel", "stub"},
+	// The cluster example shows RPC over gossip.
+	"examples/cluster": {"codec", "channel", "stub", "examples", "gossip", "gossip/resolver", "gossip/announcer"},
 	// bench drives servers; its flood tests serve the interop service.
 	"bench": {"frame", "hpack", "stream", "codec", "channel", "stub", "interop"},
-	"cmd":   {"frame", "hpack", "stream", "codec", "channel", "stub", "gossip", "bench", "interop"},
+	"cmd":   {"frame", "hpack", "stream", "codec", "channel", "stub", "gossip", "bench", "interop", "internal/clusterdemo"},
 
 	// The shared internal packages, which every layer may use, import no
 	// other layer.
@@ -53,6 +58,9 @@ var layers = map[string][]string{
 	"internal/soak":      {"frame", "hpack", "stream", "codec", "channel", "stub"},
 	// A service that fails on purpose, for tests of retries and hedging.
 	"internal/faultsvc": {"codec", "channel", "stub"},
+	// The cluster demo's servers, client and measurements, shared by the
+	// demo command and its process-level tests.
+	"internal/clusterdemo": {"codec", "channel", "stub", "gossip", "gossip/resolver", "gossip/announcer", "gossip/membership", "examples"},
 }
 
 // Subpackages of these layers must not import the layer's own root package

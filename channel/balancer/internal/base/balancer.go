@@ -13,6 +13,17 @@ import (
 // balancer's methods and listeners only, never concurrently.
 type PickerBuilder func(ready []balancer.SubConn) balancer.Picker
 
+// Ready is a READY subchannel and its address as the resolver last gave
+// it (BalancerAttributes included).
+type Ready struct {
+	SubConn balancer.SubConn
+	Addr    resolver.Address
+}
+
+// AddrPickerBuilder is a PickerBuilder that is also told each READY
+// subchannel's address, for policies that weigh or hash by it.
+type AddrPickerBuilder func(ready []Ready) balancer.Picker
+
 // Balancer keeps one subchannel per address of the resolver's state and
 // keeps every one of them connected: it calls Connect on each as soon as it
 // is made and whenever it goes IDLE. Its state is READY when a subchannel
@@ -28,7 +39,7 @@ type PickerBuilder func(ready []balancer.SubConn) balancer.Picker
 type Balancer struct {
 	cc     balancer.ClientConn
 	policy string
-	build  PickerBuilder
+	build  AddrPickerBuilder
 
 	subs   []*sub // in address order
 	byAddr AddrMap[*sub]
@@ -53,6 +64,18 @@ type sub struct {
 
 // NewBalancer returns a Balancer for cc; policy names it in errors.
 func NewBalancer(cc balancer.ClientConn, policy string, build PickerBuilder) *Balancer {
+	return NewAddrBalancer(cc, policy, func(ready []Ready) balancer.Picker {
+		scs := make([]balancer.SubConn, len(ready))
+		for i, r := range ready {
+			scs[i] = r.SubConn
+		}
+		return build(scs)
+	})
+}
+
+// NewAddrBalancer is NewBalancer with a picker builder that is given the
+// READY subchannels' addresses too.
+func NewAddrBalancer(cc balancer.ClientConn, policy string, build AddrPickerBuilder) *Balancer {
 	return &Balancer{cc: cc, policy: policy, build: build}
 }
 
@@ -76,6 +99,7 @@ func (b *Balancer) UpdateClientConnState(s balancer.ClientConnState) error {
 	var newErr error
 	for _, a := range addrs {
 		if old, ok := b.byAddr.Get(a); ok {
+			old.addr = a // its BalancerAttributes may have changed
 			keep.Set(a, old)
 			subs = append(subs, old)
 			continue
@@ -193,11 +217,13 @@ func (b *Balancer) setState(s connectivity.State, ready []balancer.SubConn, p ba
 // and newFailure is set (the picker then gives the new error).
 func (b *Balancer) publish(newConfig, newFailure bool) {
 	var ready []balancer.SubConn
+	var infos []Ready
 	connecting := false
 	for _, n := range b.subs {
 		switch n.eff {
 		case connectivity.Ready:
 			ready = append(ready, n.sc)
+			infos = append(infos, Ready{n.sc, n.addr})
 		case connectivity.Idle, connectivity.Connecting:
 			connecting = true
 		}
@@ -206,7 +232,7 @@ func (b *Balancer) publish(newConfig, newFailure bool) {
 	switch {
 	case len(ready) > 0:
 		if changed || newConfig || b.state != connectivity.Ready || !slices.Equal(ready, b.ready) {
-			b.setState(connectivity.Ready, ready, b.build(ready))
+			b.setState(connectivity.Ready, ready, b.build(preferred(infos)))
 		}
 	case connecting:
 		if changed || b.state != connectivity.Connecting {
@@ -217,4 +243,20 @@ func (b *Balancer) publish(newConfig, newFailure bool) {
 			b.fail(FailureError(b.policy+": every address failed, the last with", b.lastErr))
 		}
 	}
+}
+
+// preferred returns the READY subchannels whose addresses are not marked
+// balancer.LastResort, or all of them when every one is: a suspected
+// server is picked only when nothing healthier is left.
+func preferred(ready []Ready) []Ready {
+	out := make([]Ready, 0, len(ready))
+	for _, r := range ready {
+		if !balancer.IsLastResort(r.Addr) {
+			out = append(out, r)
+		}
+	}
+	if len(out) == 0 {
+		return ready
+	}
+	return out
 }

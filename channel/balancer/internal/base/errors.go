@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/h2rpc/h2rpc/channel/balancer"
+	"github.com/h2rpc/h2rpc/channel/serviceconfig"
 	"github.com/h2rpc/h2rpc/channel/status"
 )
 
@@ -40,4 +41,17 @@ func FailureError(what string, err error) error {
 func hasStatus(err error) bool {
 	var gs interface{ GRPCStatus() *status.Status }
 	return errors.As(err, &gs)
+}
+
+// OwnConfig returns the policy's config from cfg, which must be nil
+// (then cur is kept) or a *T; anything else is an error wrapping
+// balancer.ErrBadResolverState.
+func OwnConfig[T any](policy string, cfg serviceconfig.LoadBalancingConfig, cur T) (T, error) {
+	if cfg == nil {
+		return cur, nil
+	}
+	if c, ok := any(cfg).(*T); ok {
+		return *c, nil
+	}
+	return cur, fmt.Errorf("%s: the balancer config is not its own (%T): %w", policy, cfg, balancer.ErrBadResolverState)
 }
