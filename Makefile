@@ -116,7 +116,7 @@ check-generate: protoc-plugins ## Fail when checked-in generated code differs fr
 	@./scripts/generate.sh --check
 
 .PHONY: test
-test: tools check-generate vet lint unit examples soak-smoke fuzz-smoke bench-smoke bench-grpcgo-smoke h2spec interop ## Run every check that CI runs.
+test: tools check-generate vet lint unit examples soak-smoke fuzz-smoke bench-smoke bench-grpcgo-smoke h2spec interop browser ## Run every check that CI runs.
 
 .PHONY: vet
 vet: ## gofmt and go vet.
@@ -173,6 +173,10 @@ compare: ## Benchmark h2rpc against grpc-go (COMPARE_BENCHTIME, COMPARE_COUNT) a
 	@echo
 	cd bench/grpcgo && $(GO) run ./cmd/compare $(BIN)/compare.txt
 
+.PHONY: compare-web
+compare-web: ## make compare with a fallback HTTP handler and gRPC-Web on h2rpc's server: plain gRPC calls must cost the same.
+	H2RPC_COMPARE_WEB=1 $(MAKE) compare
+
 .PHONY: h2spec
 h2spec: build tools ## Run h2spec (all cases) against `h2rpc interop-server` over h2c and TLS; fails on any failure.
 	@./scripts/h2spec.sh $(BIN)/h2rpc $(TOOLS)/bin/h2spec
@@ -189,6 +193,34 @@ $(GRPCGO_TOOLS)/client $(GRPCGO_TOOLS)/server &:
 interop: build interop-tools ## Run the interop cases: grpc-go <-> h2rpc both ways and h2rpc <-> h2rpc, h2c and TLS.
 	@./scripts/interop.sh $(BIN)/h2rpc $(GRPCGO_TOOLS)/client $(GRPCGO_TOOLS)/server \
 		"$$(cd tools && $(GO) mod download -json google.golang.org/grpc@$(GRPCGO_VERSION) | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$$/\1/p')/testdata"
+
+# The browser test: headless Chromium (Debian's chromium, installed when
+# missing) loads a page from the fallback handler of an h2rpc server and
+# calls it with gRPC-Web through @connectrpc/connect-web (binary) and
+# grpc-web's runtime (text). The npm packages (and esbuild, which bundles
+# the page) are pinned, with their checksums, by tools/web/package.json
+# and package-lock.json, and installed into .tools/web.
+WEB_TOOLS := $(TOOLS)/web
+
+.PHONY: chromium
+chromium: ## Install headless Chromium (Debian's chromium) when it is missing.
+	@command -v chromium >/dev/null || { \
+		sudo=; if [ "$$(id -u)" != 0 ] && command -v sudo >/dev/null; then sudo=sudo; fi; \
+		$$sudo apt-get update && $$sudo apt-get install -y chromium; }
+
+$(WEB_TOOLS)/installed: tools/web/package.json tools/web/package-lock.json
+	@command -v npm >/dev/null || { \
+		sudo=; if [ "$$(id -u)" != 0 ] && command -v sudo >/dev/null; then sudo=sudo; fi; \
+		$$sudo apt-get update && $$sudo apt-get install -y npm; }
+	@mkdir -p $(WEB_TOOLS)
+	cp tools/web/package.json tools/web/package-lock.json $(WEB_TOOLS)/
+	npm ci --prefix $(WEB_TOOLS) --ignore-scripts --no-audit --no-fund
+	@$(WEB_TOOLS)/node_modules/.bin/esbuild --version >/dev/null
+	touch $@
+
+.PHONY: browser
+browser: chromium $(WEB_TOOLS)/installed ## gRPC-Web from headless Chromium (connect-web binary, grpc-web text) against a server over HTTP/1.1 and HTTP/2.
+	H2RPC_WEB_TOOLS=$(WEB_TOOLS) $(GO) test -race -count=1 -tags browser -run '^TestBrowser$$' ./interop
 
 .PHONY: clean
 clean: ## Remove build output and installed tools.

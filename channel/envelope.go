@@ -10,7 +10,6 @@ import (
 	"github.com/h2rpc/h2rpc/channel/status"
 	"github.com/h2rpc/h2rpc/codec"
 	"github.com/h2rpc/h2rpc/internal/bufpool"
-	"github.com/h2rpc/h2rpc/stream"
 )
 
 // MsgHeaderLen is the size of the prefix of every gRPC message on the wire:
@@ -177,10 +176,16 @@ func compressMsg(c codec.Compressor, p []byte) (*[]byte, error) {
 	return sp, nil
 }
 
+// dataWriter is where writeMsg sends: a client's *stream.Stream, or a
+// server call's transport.
+type dataWriter interface {
+	WriteData(p []byte, endStream, flush bool) error
+}
+
 // writeMsg sends the message of p (after its reserved prefix) as DATA,
 // compressed with comp unless comp is nil. Errors of compression are status
 // errors; others come from the stream.
-func writeMsg(st *stream.Stream, comp codec.Compressor, p []byte, endStream, flush bool) error {
+func writeMsg(st dataWriter, comp codec.Compressor, p []byte, endStream, flush bool) error {
 	if comp == nil {
 		putMsgHeader(p, false)
 		return st.WriteData(p, endStream, flush)

@@ -36,37 +36,126 @@ type ServerConfig struct {
 	// RecoverPanics ends a call whose handler panics with INTERNAL instead
 	// of letting the panic crash the process.
 	RecoverPanics bool
+	// Fallback, when set, takes the requests that are not gRPC (a method
+	// other than POST, a content-type other than application/grpc...),
+	// on the stream's own goroutine with a context that carries the peer,
+	// instead of the 405/415 answer. When it returns, whatever of the
+	// stream is still open is reset.
+	Fallback func(ctx context.Context, st *stream.Stream)
 }
 
 // ServerHandler serves one call. It runs on its own goroutine and ends
 // the call with Finish; a call it leaves unfinished ends with UNKNOWN.
 type ServerHandler func(*ServerStream)
 
-// ServerConn is one server connection carrying gRPC calls.
-type ServerConn struct {
-	c       *stream.Conn
+// ServerTransport is what the server side of a call needs from whatever
+// carries it: the request's head and header list, its body, header lists
+// out (response headers, and trailers with endStream), message bytes
+// out, a way to abort, and a channel closed when the call is over.
+// *stream.Stream is one (the HTTP/2 path of ServeConn, unchanged by the
+// seam: a call makes the same writes and the same allocations through
+// it); net/http for ServeHTTP and gRPC-Web is another, in the stub
+// package.
+//
+// The call reads from one goroutine and writes from one goroutine (its
+// writes are serialized); Reset may come from a timer at any time, even
+// after the call ended, and must then do nothing harmful.
+type ServerTransport interface {
+	// Request returns the request's method, path and authority.
+	Request() hpack.RequestHead
+	// Header returns the request's header list, names in lowercase
+	// (pseudo-headers may be in it; they are ignored).
+	Header() ([]hpack.HeaderField, error)
+	// Read reads the request body: message bytes, io.EOF at its end.
+	Read(p []byte) (int, error)
+	// WriteHeaders sends the response headers (":status" first, then
+	// "content-type", then the rest), or, with endStream, the trailers
+	// ("grpc-status" first). A Trailers-Only response is a single
+	// WriteHeaders with endStream whose list starts with ":status".
+	WriteHeaders(fields []hpack.HeaderField, endStream, flush bool) error
+	// WriteData sends message bytes, each message with its 5-byte prefix.
+	WriteData(p []byte, endStream, flush bool) error
+	// Reset aborts the call; frame.ErrCodeNo after the trailers were
+	// written (the request body is no longer wanted).
+	Reset(code frame.ErrCode)
+	// Done is closed when the call is over: finished, reset, or its
+	// client gone.
+	Done() <-chan struct{}
+}
+
+var _ ServerTransport = (*stream.Stream)(nil)
+
+// CallServer runs calls through a ServerHandler over any ServerTransport,
+// with the limits of a ServerConfig. ServeConn makes one per connection;
+// a server mounted in net/http keeps one for all its requests.
+type CallServer struct {
 	h       ServerHandler
-	base    context.Context // carries the peer
 	maxRecv int
 	maxSend int
 	recover bool
 	eager   atomic.Int64 // see msgReader.eager
 }
 
+// NewCallServer returns a CallServer for h with the message limits and
+// panic policy of cfg (nil for the defaults); cfg.Conn is not used.
+func NewCallServer(cfg *ServerConfig, h ServerHandler) *CallServer {
+	cs := new(CallServer)
+	cs.init(cfg, h)
+	return cs
+}
+
+func (cs *CallServer) init(cfg *ServerConfig, h ServerHandler) {
+	if cfg == nil {
+		cfg = &ServerConfig{}
+	}
+	cs.h, cs.maxRecv, cs.maxSend, cs.recover = h, cfg.MaxRecvMsgSize, cfg.MaxSendMsgSize, cfg.RecoverPanics
+	if cs.maxRecv <= 0 {
+		cs.maxRecv = DefaultMaxRecvMsgSize
+	}
+	if cs.maxSend <= 0 {
+		cs.maxSend = math.MaxInt32
+	}
+}
+
+// ServeCall serves one call carried by t, in the caller's goroutine; it
+// returns when the call has ended. base supplies the call context's
+// values (the peer, for one); its cancellation is not watched: a
+// transport reports its end through Done. A request that is not gRPC
+// (another method, another content-type) gets a Trailers-Only INTERNAL
+// answer; sort those out before calling.
+func (cs *CallServer) ServeCall(base context.Context, t ServerTransport) {
+	base = metadata.NewIncomingContextFunc(base, incomingOf)
+	req := t.Request()
+	fields, _ := t.Header()
+	ct, enc, timeout, userMD := scanFields(fields)
+	subtype, isGRPC := contentSubtype(ct)
+	if !isGRPC || req.Method != "POST" {
+		ss := &ServerStream{st: t, base: base, subtype: subtype}
+		ss.ctx = ss
+		ss.Finish(status.Newf(codes.Internal, "grpc: not a gRPC request (%s, content-type %q)", req.Method, ct))
+		return
+	}
+	cs.serveCall(base, t, req.Path, subtype, enc, timeout, userMD)
+}
+
+// ServerConn is one server connection carrying gRPC calls.
+type ServerConn struct {
+	c        *stream.Conn
+	calls    CallServer
+	base     context.Context // carries the peer
+	fallback func(context.Context, *stream.Stream)
+}
+
 // ServeConn serves calls on nc, which has been through the credentials'
 // handshake (authInfo describes it; nil for none). Requests that are not
-// gRPC get an HTTP error with a short text. It returns at once.
+// gRPC go to cfg.Fallback, or get an HTTP error with a short text. It
+// returns at once.
 func ServeConn(nc net.Conn, cfg *ServerConfig, authInfo credentials.AuthInfo, h ServerHandler) *ServerConn {
 	if cfg == nil {
 		cfg = &ServerConfig{}
 	}
-	sc := &ServerConn{h: h, maxRecv: cfg.MaxRecvMsgSize, maxSend: cfg.MaxSendMsgSize, recover: cfg.RecoverPanics}
-	if sc.maxRecv <= 0 {
-		sc.maxRecv = DefaultMaxRecvMsgSize
-	}
-	if sc.maxSend <= 0 {
-		sc.maxSend = math.MaxInt32
-	}
+	sc := &ServerConn{fallback: cfg.Fallback}
+	sc.calls.init(cfg, h)
 	sc.base = peer.NewContext(context.Background(), &peer.Peer{Addr: nc.RemoteAddr(), LocalAddr: nc.LocalAddr(), AuthInfo: authInfo})
 	sc.base = metadata.NewIncomingContextFunc(sc.base, incomingOf)
 	connCfg := cfg.Conn
@@ -90,20 +179,22 @@ func (sc *ServerConn) Wait() { sc.c.Wait() }
 // ServerStream is one call on the server side, at the level of message
 // bytes. It is also the call's context (deadline, cancellation, values).
 //
-// Who touches it when: the call is owned by its handler run. serve builds
-// it on the stream's handler goroutine, runs the ServerHandler, and when
-// that returns ends the call itself if the handler did not (UNKNOWN);
-// after serve the stream layer resets whatever is still open. RecvMsg
+// Who touches it when: the call is owned by its handler run. serveCall
+// builds it on the transport's goroutine (the stream's handler goroutine
+// on HTTP/2, net/http's for ServeHTTP and gRPC-Web), runs the
+// ServerHandler, and when that returns ends the call itself if the
+// handler did not (UNKNOWN); after it the transport ends whatever is
+// still open (the stream layer resets it). RecvMsg
 // belongs to one goroutine and the sending methods (SendMsg, SendHeader,
 // Finish...) to one goroutine, possibly another; the sending side is
 // serialized by wmu with the deadline timer, which may fire at any time,
 // even after the handler returned: it then finds the call finished and
-// resets only a stream that has already ended, which does nothing.
+// resets only a transport that has already ended, which does nothing.
 // ServerStreams are never pooled, so a late timer or a context callback
 // registered by a handler never reaches another call.
 type ServerStream struct {
-	sc          *ServerConn
-	st          *stream.Stream
+	st          ServerTransport
+	base        context.Context // values: the peer, incoming metadata
 	ctx         context.Context
 	method      string
 	subtype     string
@@ -161,7 +252,7 @@ func (ss *ServerStream) Value(key any) any {
 	if key == (serverStreamKey{}) {
 		return ss
 	}
-	return ss.sc.base.Value(key)
+	return ss.base.Value(key)
 }
 
 // Context returns the call's context: its deadline, cancellation, incoming
@@ -184,8 +275,22 @@ func (ss *ServerStream) LastRecvCompressed() bool { return ss.mr.compressed }
 func (sc *ServerConn) serve(st *stream.Stream) {
 	req := st.Request()
 	fields, _ := st.Header()
-	var ct, enc, timeout string
-	userMD := 0
+	ct, enc, timeout, userMD := scanFields(fields)
+	subtype, isGRPC := contentSubtype(ct)
+	if req.Method != "POST" || !isGRPC {
+		if sc.fallback != nil {
+			sc.fallback(sc.base, st)
+			return
+		}
+		answerHTTP(st, req.Method, isGRPC)
+		return
+	}
+	sc.calls.serveCall(sc.base, st, req.Path, subtype, enc, timeout, userMD)
+}
+
+// scanFields picks out of a request header list what a call needs at
+// once, and counts the user's metadata fields.
+func scanFields(fields []hpack.HeaderField) (ct, enc, timeout string, userMD int) {
 	for _, hf := range fields {
 		switch hf.Name {
 		case "content-type":
@@ -200,22 +305,19 @@ func (sc *ServerConn) serve(st *stream.Stream) {
 			}
 		}
 	}
-	subtype, isGRPC := contentSubtype(ct)
-	if req.Method != "POST" || !isGRPC {
-		answerHTTP(st, req.Method, isGRPC)
-		return
-	}
-	ss := &ServerStream{sc: sc, st: st, method: req.Path, subtype: subtype, maxSend: sc.maxSend, userMD: userMD}
-	ss.mr.r = st
-	ss.mr.limit = sc.maxRecv
-	ss.mr.eager = &sc.eager
+	return ct, enc, timeout, userMD
+}
+
+// serveCall serves a gRPC request for path over t.
+func (cs *CallServer) serveCall(base context.Context, t ServerTransport, path, subtype, enc, timeout string, userMD int) {
+	ss := &ServerStream{st: t, base: base, method: path, subtype: subtype, maxSend: cs.maxSend, userMD: userMD}
+	ss.mr.r = t
+	ss.mr.limit = cs.maxRecv
+	ss.mr.eager = &cs.eager
 	ss.ctx = ss
-	if ss.subtype == "proto" {
-		ct = "application/grpc"
-	}
 	switch {
-	case !validMethod(req.Path):
-		ss.Finish(status.Newf(codes.Unimplemented, "malformed method name: %q", req.Path))
+	case !validMethod(path):
+		ss.Finish(status.Newf(codes.Unimplemented, "malformed method name: %q", path))
 		return
 	case enc != "" && enc != "identity":
 		ss.mr.decomp = codec.GetCompressor(enc)
@@ -238,7 +340,7 @@ func (sc *ServerConn) serve(st *stream.Stream) {
 	// The handler owns the call from here; whatever it leaves unended,
 	// serve ends, here and nowhere else above the stream layer.
 	unended := status.New(codes.Unknown, "grpc: the handler returned without ending the call")
-	if p, panicked := sc.runHandler(ss); panicked {
+	if p, panicked := cs.runHandler(ss); panicked {
 		unended = status.Newf(codes.Internal, "grpc: handler panicked: %v", p)
 	}
 	if ss.timer != nil {
@@ -254,8 +356,8 @@ func (sc *ServerConn) serve(st *stream.Stream) {
 
 // runHandler runs the handler of ss; with RecoverPanics it returns what a
 // panic of the handler carried, instead of letting it go on.
-func (sc *ServerConn) runHandler(ss *ServerStream) (p any, panicked bool) {
-	if sc.recover {
+func (cs *CallServer) runHandler(ss *ServerStream) (p any, panicked bool) {
+	if cs.recover {
 		defer func() {
 			if panicked {
 				p = recover()
@@ -263,7 +365,7 @@ func (sc *ServerConn) runHandler(ss *ServerStream) (p any, panicked bool) {
 		}()
 	}
 	panicked = true
-	sc.h(ss)
+	cs.h(ss)
 	return nil, false
 }
 

@@ -3,6 +3,10 @@
 #   grpc-go client -> h2rpc server        16 core cases, h2c and TLS
 #   h2rpc client   -> grpc-go server      16 core cases, h2c and TLS
 #   h2rpc client   -> h2rpc server        all 20 cases (core + compression), h2c and TLS
+# and two more of the h2rpc server:
+#   grpc-go client -> h2rpc server mounted in net/http (ServeHTTP), h2c and TLS: 16 core cases
+#   grpc-go client -> h2rpc server with --grpc_web=true: GET / over HTTP/1.1 and
+#                     HTTP/2 (curl) on the port of the gRPC calls, and the quick core cases
 # Over TLS the clients verify the server as foo.test.google.fr. Servers that
 # grpc-go's client talks to use grpc-go's test certificate (signed by its
 # test CA); h2rpc against h2rpc uses h2rpc's own test certificates.
@@ -125,6 +129,44 @@ run_matrix "h2rpc client -> h2rpc server, TLS" "$h2rpc_listening" \
 	"$h2rpc" interop-server --port=0 --use_tls -- \
 	"$h2rpc" interop-client "${to_server[@]}" "${tls_client[@]}" "${soak_flags[@]}" -- \
 	"${core_cases[@]}" "${compression_cases[@]}"
+
+# (d) the server mounted in net/http through ServeHTTP, h2c and TLS
+run_matrix "grpc-go client -> h2rpc server in net/http (ServeHTTP), h2c" "$h2rpc_listening" \
+	"$h2rpc" interop-server --port=0 --serve_http=true -- \
+	"$goclient" "${to_server[@]}" "${soak_flags[@]}" -- \
+	"${core_cases[@]}"
+run_matrix "grpc-go client -> h2rpc server in net/http (ServeHTTP), TLS" "$h2rpc_listening" \
+	"$h2rpc" interop-server --port=0 --serve_http=true "${go_tls_server[@]}" -- \
+	"$goclient" "${to_server[@]}" "${tls_client[@]}" --ca_file="$gotestdata/ca.pem" "${soak_flags[@]}" -- \
+	"${core_cases[@]}"
+
+# (e) gRPC-Web and the page beside gRPC on one port: curl asks for the
+# page over both HTTP versions while the server runs the gRPC cases.
+web_page() {
+	local version
+	for version in --http1.1 --http2-prior-knowledge; do
+		if ! curl -sS --fail "$version" "http://127.0.0.1:$server_port/" | grep -q '<h1>h2rpc interop server</h1>'; then
+			echo "---- GET / with curl $version did not answer the page"
+			return 1
+		fi
+	done
+}
+if start_server "$work/server.log" "$h2rpc_listening" "$h2rpc" interop-server --port=0 --grpc_web=true; then
+	if web_page; then
+		summaries+=("PASS  GET / of h2rpc server --grpc_web=true over HTTP/1.1 and HTTP/2 (curl)")
+	else
+		summaries+=("FAIL  GET / of h2rpc server --grpc_web=true")
+		failures=$((failures + 1))
+	fi
+	stop_server
+else
+	summaries+=("FAIL  h2rpc server --grpc_web=true did not start")
+	failures=$((failures + 1))
+fi
+run_matrix "grpc-go client -> h2rpc server --grpc_web=true, h2c" "$h2rpc_listening" \
+	"$h2rpc" interop-server --port=0 --grpc_web=true -- \
+	"$goclient" "${to_server[@]}" -- \
+	empty_unary large_unary server_streaming ping_pong custom_metadata status_code_and_message
 
 echo
 for s in "${summaries[@]}"; do echo "interop: $s"; done

@@ -34,6 +34,7 @@ type Server struct {
 	unaryInt  UnaryServerInterceptor
 	streamInt StreamServerInterceptor
 	handler   channel.ServerHandler // s.handle, bound once
+	calls     *channel.CallServer   // the calls of ServeHTTP and gRPC-Web
 
 	// Filled by RegisterService before serving starts, read-only after.
 	services map[string]*service
@@ -45,8 +46,11 @@ type Server struct {
 	quit     chan struct{} // closed by Stop and GracefulStop
 	lis      map[net.Listener]struct{}
 	conns    map[*channel.ServerConn]struct{}
-	sweepAt  int            // size of conns at which finished ones are dropped
-	accepted sync.WaitGroup // Serve loops and handshakes in progress
+	sweepAt  int                   // size of conns at which finished ones are dropped
+	accepted sync.WaitGroup        // Serve loops and handshakes in progress
+	h1       *http1Server          // serves sniffed HTTP/1.1 connections, once there is one
+	h1served sync.WaitGroup        // h1's Serve loop
+	sniffing map[net.Conn]struct{} // connections whose first bytes are awaited
 }
 
 type service struct {
@@ -70,6 +74,7 @@ func NewServer(opts ...ServerOption) *Server {
 		quit:     make(chan struct{}),
 		lis:      map[net.Listener]struct{}{},
 		conns:    map[*channel.ServerConn]struct{}{},
+		sniffing: map[net.Conn]struct{}{},
 		sweepAt:  64,
 	}
 	s.opts.connTimeout = defaultConnectionTimeout
@@ -95,6 +100,10 @@ func NewServer(opts ...ServerOption) *Server {
 	s.unaryInt = chainUnaryServer(s.opts.unaryInts)
 	s.streamInt = chainStreamServer(s.opts.streamInts)
 	s.handler = s.handle
+	s.calls = channel.NewCallServer(&s.cfg, s.handler)
+	if s.sniffs() {
+		s.cfg.Fallback = s.serveHTTPStream
+	}
 	return s
 }
 
@@ -217,6 +226,18 @@ func (s *Server) handshake(nc net.Conn) {
 		tc.SetDeadline(time.Time{})
 		conn, auth = tc, ai
 	}
+	if s.sniffs() {
+		c, h2, err := s.sniffConn(conn)
+		if err != nil {
+			conn.Close()
+			return
+		}
+		if !h2 {
+			s.serveHTTP1(c)
+			return
+		}
+		conn = c
+	}
 	sc := channel.ServeConn(conn, &s.cfg, auth, s.handler)
 	s.mu.Lock()
 	if s.stopped {
@@ -257,6 +278,9 @@ func (s *Server) stop() []*channel.ServerConn {
 	for l := range s.lis {
 		l.Close()
 	}
+	for nc := range s.sniffing {
+		nc.Close()
+	}
 	conns := make([]*channel.ServerConn, 0, len(s.conns))
 	for sc := range s.conns {
 		conns = append(conns, sc)
@@ -275,6 +299,7 @@ func (s *Server) Stop() {
 		sc.Close()
 	}
 	s.accepted.Wait()
+	s.stopHTTP1(false)
 	for _, sc := range conns {
 		<-sc.Done()
 	}
@@ -295,6 +320,7 @@ func (s *Server) GracefulStop() {
 			sc.Wait()
 		}()
 	}
+	s.stopHTTP1(true)
 	wg.Wait()
 	s.accepted.Wait()
 }

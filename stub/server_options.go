@@ -1,6 +1,7 @@
 package stub
 
 import (
+	"net/http"
 	"time"
 
 	"github.com/h2rpc/h2rpc/channel/credentials"
@@ -27,6 +28,8 @@ type serverOptions struct {
 	tuning         []func(*Server) // connection settings, applied in order
 	keepalive      keepalive.ServerParameters
 	enforcement    keepalive.EnforcementPolicy
+	httpHandler    http.Handler // WithHTTPHandler
+	web            *webConfig   // WithGRPCWeb
 }
 
 // Creds secures the server's connections with c, e.g.

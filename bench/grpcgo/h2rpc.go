@@ -50,7 +50,7 @@ func StartH2RPC(ln net.Listener) (Client, func(), error) { return StartH2RPCWith
 // StartH2RPCWithConfig is StartH2RPC with a default service config for
 // the client ("" for none).
 func StartH2RPCWithConfig(ln net.Listener, serviceConfig string) (Client, func(), error) {
-	s := stub.NewServer()
+	s := stub.NewServer(h2rpcServerOptions()...)
 	s.RegisterService(&H2RPCServiceDesc, Echo{})
 	stop := serve(s, ln)
 	opts := []stub.DialOption{stub.WithTransportCredentials(insecure.NewCredentials())}

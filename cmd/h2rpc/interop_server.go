@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"io"
@@ -25,7 +26,10 @@ func init() {
 // runInteropServer serves grpc.testing.TestService. Its flags are those of
 // grpc-go's interop server plus --host; --use_alts and
 // --alts_handshaker_service_address are accepted for harnesses and ALTS is
-// refused. Requests that are not gRPC get HTTP answers (405, 415). Once it
+// refused. Requests that are not gRPC get HTTP answers (405, 415); with
+// --grpc_web, gRPC-Web is served too, and GET / answers a page about the
+// server. --serve_http serves through net/http with the service mounted
+// by Server.ServeHTTP. Once it
 // listens, its first line of standard output is "listening on ADDRESS",
 // the address it got (with --port=0, a free port the system picked).
 func runInteropServer(args []string, stdout, stderr io.Writer) int {
@@ -38,6 +42,8 @@ func runInteropServer(args []string, stdout, stderr io.Writer) int {
 	keyFile := fs.String("tls_key_file", "", "PEM private key of --tls_cert_file")
 	useALTS := fs.Bool("use_alts", false, "serve ALTS (not supported: must be false)")
 	fs.String("alts_handshaker_service_address", "", "ALTS handshaker address (accepted for compatibility with grpc-go's interop server; ignored)")
+	grpcWeb := fs.Bool("grpc_web", false, "serve gRPC-Web (binary and text, CORS for any origin) beside gRPC, and GET / with a page about the server, over HTTP/1.1 and HTTP/2")
+	serveHTTP := fs.Bool("serve_http", false, "serve through net/http's server, the service mounted with Server.ServeHTTP (h2c beside HTTP/1.1, or TLS), instead of Serve")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -51,27 +57,31 @@ func runInteropServer(args []string, stdout, stderr io.Writer) int {
 	}
 	var opts []stub.ServerOption
 	transport := "h2c"
+	var cert *tls.Certificate
 	if *useTLS {
-		var creds credentials.TransportCredentials
 		switch {
 		case *certFile == "" && *keyFile == "":
-			cert := interop.TestServerCertificate()
-			creds = credentials.NewServerTLSFromCert(&cert)
+			c := interop.TestServerCertificate()
+			cert = &c
 		case *certFile == "" || *keyFile == "":
 			fmt.Fprintln(stderr, "interop-server: give both --tls_cert_file and --tls_key_file, or neither for the test certificate")
 			return 2
 		default:
-			var err error
-			if creds, err = credentials.NewServerTLSFromFile(*certFile, *keyFile); err != nil {
+			c, err := tls.LoadX509KeyPair(*certFile, *keyFile)
+			if err != nil {
 				fmt.Fprintf(stderr, "interop-server: %v\n", err)
 				return 2
 			}
+			cert = &c
 		}
-		opts = append(opts, stub.Creds(creds))
+		opts = append(opts, stub.Creds(credentials.NewServerTLSFromCert(cert)))
 		transport = "TLS"
 	} else if *certFile != "" || *keyFile != "" {
 		fmt.Fprintln(stderr, "interop-server: --tls_cert_file and --tls_key_file need --use_tls")
 		return 2
+	}
+	if *grpcWeb {
+		opts = append(opts, stub.WithGRPCWeb(webOptions()), stub.WithHTTPHandler(interopPage(transport, true)))
 	}
 
 	ln, err := net.Listen("tcp", net.JoinHostPort(*host, strconv.Itoa(*port)))
@@ -88,6 +98,28 @@ func runInteropServer(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	served := make(chan error, 1)
+	if *serveHTTP {
+		hs := serveHTTPMounted(srv, cert)
+		go func() {
+			if cert != nil {
+				served <- hs.ServeTLS(ln, "", "")
+			} else {
+				served <- hs.Serve(ln)
+			}
+		}()
+		select {
+		case err := <-served:
+			fmt.Fprintf(stderr, "interop-server: %v\n", err)
+			return 1
+		case <-ctx.Done():
+		}
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if hs.Shutdown(sctx) != nil {
+			hs.Close()
+		}
+		return 0
+	}
 	go func() { served <- srv.Serve(ln) }()
 	select {
 	case err := <-served:
