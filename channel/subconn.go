@@ -95,6 +95,9 @@ func (sc *subConn) connect(ctx context.Context, cancel context.CancelFunc) {
 	sc.conn = c
 	sc.ready.Store(c)
 	sc.setStateLocked(connectivity.Ready, nil)
+	if hs := sc.cc.opts.stats; hs != nil {
+		sc.connStats(hs, c)
+	}
 	sc.cc.wg.Add(1)
 	go sc.watch(c)
 }

@@ -32,6 +32,7 @@ func (cc *ClientConn) newStream(ctx context.Context, desc *StreamDesc, method st
 	if err != nil {
 		return nil, err
 	}
+	co.ClientStreams, co.ServerStreams = desc.ClientStreams, desc.ServerStreams
 	cs, err := cc.cc.NewStream(ctx, method, &co)
 	if err != nil {
 		return nil, err
