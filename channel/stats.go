@@ -9,9 +9,9 @@ import (
 
 	"github.com/h2rpc/h2rpc/channel/codes"
 	"github.com/h2rpc/h2rpc/channel/metadata"
-	"github.com/h2rpc/h2rpc/channel/status"
 	"github.com/h2rpc/h2rpc/channel/peer"
 	"github.com/h2rpc/h2rpc/channel/stats"
+	"github.com/h2rpc/h2rpc/channel/status"
 	"github.com/h2rpc/h2rpc/hpack"
 	"github.com/h2rpc/h2rpc/stream"
 )

@@ -23,3 +23,11 @@ func StatsHandler(h stats.Handler) ServerOption {
 		o.tuning = append(o.tuning, func(s *Server) { s.cfg.StatsHandlers = append(s.cfg.StatsHandlers, h) })
 	}
 }
+
+// StaticMethodCallOption marks a call's method as one of generated code
+// (StaticMethod), so that instrumentation may name it in its metrics; gRFC
+// A66 names every other method "other".
+type StaticMethodCallOption struct{ EmptyCallOption }
+
+// StaticMethod returns a StaticMethodCallOption.
+func StaticMethod() CallOption { return StaticMethodCallOption{} }
