@@ -168,6 +168,7 @@ bench-grpcgo-smoke: ## Vet and test bench/grpcgo (race), and run its grpc-go com
 .PHONY: otel
 otel: ## Vet and test the OpenTelemetry module (otel/, its own go.mod) and its cross-stack tests against grpc-go, under -race.
 	cd otel && $(GO) vet ./... && $(GO) test -race -count=1 ./...
+	cd otel/crossstack && $(GO) vet ./... && $(GO) test -race -count=1 ./...
 
 .PHONY: compare
 compare: ## Benchmark h2rpc against grpc-go (COMPARE_BENCHTIME, COMPARE_COUNT) and print the table.

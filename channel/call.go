@@ -295,7 +295,7 @@ func (cs *ClientStream) send(p []byte, last bool) error {
 		comp = cs.sendComp
 	}
 	n, err := writeMsg(cs.st, comp, p, last, true)
-	if cs.stats != nil && err == nil {
+	if cs.stats != nil && !isStatusError(err) {
 		cs.statsOutPayload(p, n)
 	}
 	cs.flushed.Store(true)

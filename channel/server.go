@@ -599,7 +599,7 @@ func (ss *ServerStream) sendLocked(p []byte, flush bool) error {
 		comp = ss.sendComp
 	}
 	n, err := writeMsg(ss.st, comp, p, false, flush)
-	if err == nil && ss.stats != nil {
+	if ss.stats != nil && !isStatusError(err) {
 		ss.statsOutPayload(p, n)
 	}
 	if err != nil {

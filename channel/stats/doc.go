@@ -14,7 +14,10 @@
 // each field's name and value plus 32), which does not depend on the HPACK
 // state of the connection.
 //
-// The channel layer carries messages as bytes, so Payload is always nil.
+// OutPayload reports every message handed to the connection, even one
+// whose stream ended while it was being sent (as grpc-go, whose writes
+// only queue, reports it). The channel layer carries messages as bytes, so
+// Payload is always nil.
 // With no handler registered, a call does no work for stats beyond a nil
 // check.
 package stats
