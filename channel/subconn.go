@@ -85,6 +85,7 @@ func (sc *subConn) connect(ctx context.Context, cancel context.CancelFunc) {
 	}
 	if err != nil {
 		sc.failures++
+		logConnectFailed(sc.addr.Addr, sc.failures, err)
 		sc.cc.noteError(err)
 		sc.setStateLocked(connectivity.TransientFailure, err)
 		sc.retry = time.AfterFunc(backoffFor(sc.cc.opts.backoff, sc.failures), sc.endBackoff)

@@ -245,22 +245,7 @@ func TestStatsEventsStreaming(t *testing.T) {
 	})
 	t.Run("bidi", func(t *testing.T) {
 		const m = pb.Echo_Bidi_FullMethodName
-		s, err := e.client.Bidi(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, p := range []string{"x", "yy"} {
-			if err := s.Send(&pb.Request{Payload: p}); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := s.Recv(); err != nil {
-				t.Fatal(err)
-			}
-		}
-		s.CloseSend()
-		if _, err := s.Recv(); err != io.EOF {
-			t.Fatal(err)
-		}
+		pingPong(t, ctx, e.client, "x", "yy")
 		tr := fmt.Sprintf("%d", okTrailer+len("bidi-end")+len("yes")+32)
 		wantEvents(t, "client", cr.take(t, 1), []string{
 			"Tag " + m, "Begin cs=true ss=true", "OutHeader " + m, out(reqSize("x")), "InHeader ", in(respSize("X")),
@@ -430,5 +415,27 @@ func TestStatsRetriedAttempts(t *testing.T) {
 		if !strings.HasPrefix(a[4], "InTrailer ") {
 			t.Errorf("attempt %d: %q, want InTrailer", i, a[4])
 		}
+	}
+}
+
+// pingPong makes a bidi call that sends each payload and waits for its
+// answer, then ends.
+func pingPong(t *testing.T, ctx context.Context, c pb.EchoClient, payloads ...string) {
+	t.Helper()
+	s, err := c.Bidi(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range payloads {
+		if err := s.Send(&pb.Request{Payload: p}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Recv(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.CloseSend()
+	if _, err := s.Recv(); err != io.EOF {
+		t.Fatal(err)
 	}
 }
