@@ -18,6 +18,10 @@
 // whose stream ended while it was being sent (as grpc-go, whose writes
 // only queue, reports it). The channel layer carries messages as bytes, so
 // Payload is always nil.
+// A streaming call reports its End when its end is read (RecvMsg returns
+// its status); one abandoned by cancelling its context and never read
+// again does not report it.
+//
 // With no handler registered, a call does no work for stats beyond a nil
 // check.
 package stats
