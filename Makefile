@@ -125,7 +125,7 @@ check-generate: protoc-plugins ## Fail when checked-in generated code differs fr
 	@./scripts/generate.sh --check
 
 .PHONY: test
-test: tools check-generate vet lint unit examples soak-smoke fuzz-smoke bench-smoke bench-grpcgo-smoke h2spec interop browser ecosystem cluster ## Run every check that CI runs.
+test: tools check-generate vet lint unit examples soak-smoke fuzz-smoke bench-smoke bench-grpcgo-smoke h2spec interop browser ecosystem cluster otel ## Run every check that CI runs.
 
 .PHONY: vet
 vet: ## gofmt and go vet.
@@ -186,6 +186,12 @@ gossip-scale: build ## Simulate 1,000 members of which 100 are clients, 5 killed
 bench-grpcgo-smoke: ## Vet and test bench/grpcgo (race), and run its grpc-go comparison benchmarks once.
 	cd bench/grpcgo && $(GO) vet ./... && $(GO) test -race -count=1 ./... && \
 		$(GO) test -run='^$$' -bench=. -benchtime=1x ./...
+
+.PHONY: otel
+otel: ## Vet and test the OpenTelemetry module (otel/, its own go.mod), its cross-stack tests against grpc-go and examples/observability, under -race.
+	cd otel && $(GO) vet ./... && $(GO) test -race -count=1 ./...
+	cd otel/crossstack && $(GO) vet ./... && $(GO) test -race -count=1 ./... && $(GO) test -run='^$$' -bench=. -benchtime=1x ./...
+	cd examples/observability && $(GO) vet ./... && $(GO) test -race -count=1 ./...
 
 .PHONY: compare
 compare: ## Benchmark h2rpc against grpc-go (COMPARE_BENCHTIME, COMPARE_COUNT) and print the table.

@@ -72,6 +72,7 @@ type ClientStream struct {
 	cancelCtx    func()       // ends the context of a method config's timeout
 	hedge        *hedgeState  // the hedged call this attempt belongs to
 	sh           *streamHedge // a hedged streaming call's attempts; cs is their front
+	stats        *callStats   // the attempt's stats; nil without handlers
 }
 
 var clientStreamPool = sync.Pool{New: func() any { return new(ClientStream) }}
@@ -183,7 +184,7 @@ func (cs *ClientStream) requestHeaders() ([]hpack.HeaderField, error) {
 		v := appendTimeout(cs.timeoutBuf[:0], time.Until(dl))
 		f = append(f, hpack.HeaderField{Name: "grpc-timeout", Value: string(v), Sensitive: true})
 	}
-	md, added, ok := metadata.FromOutgoingContextRaw(cs.ctx)
+	md, added, ok := metadata.FromOutgoingContextRaw(cs.outgoingCtx())
 	if !ok {
 		return f, nil
 	}
@@ -240,6 +241,9 @@ func (cs *ClientStream) open(conn *stream.Conn, endStream, flush bool) error {
 		return err
 	}
 	cs.conn, cs.st = conn, st
+	if cs.stats != nil {
+		cs.statsOutHeader(fields)
+	}
 	cs.flushed.Store(flush)
 	cs.sendClosed = endStream
 	cs.mr.r = st
@@ -290,7 +294,10 @@ func (cs *ClientStream) send(p []byte, last bool) error {
 	if !cs.noCompress {
 		comp = cs.sendComp
 	}
-	err := writeMsg(cs.st, comp, p, last, true)
+	n, err := writeMsg(cs.st, comp, p, last, true)
+	if cs.stats != nil && !isStatusError(err) {
+		cs.statsOutPayload(p, n)
+	}
 	cs.flushed.Store(true)
 	if last {
 		cs.sendClosed = true
@@ -416,6 +423,9 @@ func (cs *ClientStream) checkHeader() error {
 		return cs.streamError(err)
 	}
 	cs.headerFields = fields
+	if cs.stats != nil {
+		cs.statsInHeader(fields)
+	}
 	if s := cs.st.Status(); s != 200 {
 		return httpStatusError(s)
 	}
@@ -464,9 +474,15 @@ func (cs *ClientStream) RecvMsg(buf []byte) ([]byte, error) {
 	}
 	msg, err := cs.mr.next(buf)
 	if err == nil {
+		if cs.stats != nil {
+			cs.statsInPayload(msg)
+		}
 		return msg, nil
 	}
 	if err == io.EOF {
+		if cs.stats != nil {
+			cs.statsInTrailer(cs.st.Trailer())
+		}
 		err = trailerStatus(cs.st.Trailer())
 		if err == nil {
 			err = io.EOF
@@ -481,6 +497,9 @@ func (cs *ClientStream) RecvMsg(buf []byte) ([]byte, error) {
 	}
 	// The stream failed; if the trailers made it, they tell the story.
 	if tr := cs.st.Trailer(); tr != nil && cs.ctx.Err() == nil {
+		if cs.stats != nil {
+			cs.statsInTrailer(tr)
+		}
 		if err := trailerStatus(tr); err != nil {
 			return msg, cs.end(err)
 		}
@@ -535,6 +554,9 @@ func (cs *ClientStream) end(err error) error {
 			cs.stopDone()
 		}
 		cs.callDone(err)
+		if cs.stats != nil {
+			cs.statsEnd(err)
+		}
 		cs.uncount()
 		if err == io.EOF {
 			cs.thr.success()
@@ -667,10 +689,14 @@ func (cc *ClientConn) NewStream(ctx context.Context, method string, co *CallOpti
 		// The attempts carry the call; cs is their front.
 		cs.thr = nil
 		cs.sh = cc.newStreamHedge(ctx, method, cs.co, mc, cfg.thr)
-	} else if err := cs.openAttempt(); err != nil {
-		cs.uncount()
-		cs.endCtx()
-		return nil, err
+	} else {
+		cs.statsBegin(false)
+		if err := cs.openAttempt(); err != nil {
+			cs.statsEnd(err)
+			cs.uncount()
+			cs.endCtx()
+			return nil, err
+		}
 	}
 	if ctx.Done() != nil {
 		// A stream its caller abandons by cancelling ctx still reports its
@@ -777,17 +803,27 @@ func (cc *ClientConn) Invoke(ctx context.Context, method string, req, reply []by
 	}
 	cs := clientStreamPool.Get().(*ClientStream)
 	defer cs.release()
+	transparent := false
 	for {
 		if err := cs.init(cc, ctx, method, co, mc); err != nil {
 			return reply[:0], err
 		}
 		cs.prevAttempts = rs.retries
+		if cc.opts.stats != nil {
+			cs.statsBegin(transparent)
+		}
 		reply, err = cs.invokeOnce(req, reply, header, trailer)
+		if cs.stats != nil {
+			cs.statsEnd(err)
+		}
 		if err == nil {
 			rs.thr.success()
 			return reply, nil
 		}
-		transparent, wait, again, ferr := rs.next(cs.attemptEnd(err))
+		var wait time.Duration
+		var again bool
+		var ferr error
+		transparent, wait, again, ferr = rs.next(cs.attemptEnd(err))
 		if !again {
 			return reply, ferr
 		}

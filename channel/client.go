@@ -16,6 +16,7 @@ import (
 	"github.com/h2rpc/h2rpc/channel/credentials"
 	"github.com/h2rpc/h2rpc/channel/resolver"
 	"github.com/h2rpc/h2rpc/channel/serviceconfig"
+	"github.com/h2rpc/h2rpc/channel/stats"
 	"github.com/h2rpc/h2rpc/channel/status"
 	"github.com/h2rpc/h2rpc/stream"
 )
@@ -47,6 +48,7 @@ type dialOptions struct {
 	recvSet     bool // maxRecv was given, not defaulted
 	sendSet     bool // maxSend was given, not defaulted
 	noRetry     bool
+	stats       []stats.Handler // nil: no stats work at all
 }
 
 // WithTransportCredentials sets how connections are secured: TLS
@@ -166,6 +168,9 @@ type CallOptions struct {
 	// messages a retried streaming call keeps for replay (default
 	// 256 KiB); past it the call commits to its current attempt.
 	MaxRetryRPCBufferSize int
+	// ClientStreams and ServerStreams describe the method's kind, for
+	// stats handlers (stats.Begin).
+	ClientStreams, ServerStreams bool
 }
 
 // ClientConn is a client's channel to a target: its resolver turns the

@@ -47,6 +47,7 @@ type msgReader struct {
 	decomp     codec.Compressor // the peer's grpc-encoding; nil for identity
 	hdr        [MsgHeaderLen]byte
 	compressed bool // whether the last message read had the compressed flag
+	size       int  // the size of the last message read, as received
 	// eager counts the bytes of messages allocated in full before their
 	// bytes arrived, across the connection's calls; nil for no limit.
 	eager *atomic.Int64
@@ -79,6 +80,7 @@ func (m *msgReader) next(buf []byte) ([]byte, error) {
 		return buf[:0], status.Errorf(codes.Internal, "grpc: invalid message flags 0x%02x", m.hdr[0])
 	}
 	size := int64(binary.BigEndian.Uint32(m.hdr[1:]))
+	m.size = int(size)
 	if size > int64(m.limit) {
 		return buf[:0], status.Errorf(codes.ResourceExhausted, "grpc: received message larger than max (%d vs. %d)", size, m.limit)
 	}
@@ -183,23 +185,24 @@ type dataWriter interface {
 }
 
 // writeMsg sends the message of p (after its reserved prefix) as DATA,
-// compressed with comp unless comp is nil. Errors of compression are status
+// compressed with comp unless comp is nil, and returns the size of the
+// message as sent (after compression). Errors of compression are status
 // errors; others come from the stream.
-func writeMsg(st dataWriter, comp codec.Compressor, p []byte, endStream, flush bool) error {
+func writeMsg(st dataWriter, comp codec.Compressor, p []byte, endStream, flush bool) (int, error) {
 	if comp == nil {
 		putMsgHeader(p, false)
-		return st.WriteData(p, endStream, flush)
+		return len(p) - MsgHeaderLen, st.WriteData(p, endStream, flush)
 	}
 	sp, err := compressMsg(comp, p)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer bufpool.Put(sp)
 	if err := checkSendSize(*sp, maxWireMsgSize); err != nil {
-		return err
+		return 0, err
 	}
 	putMsgHeader(*sp, true)
-	return st.WriteData(*sp, endStream, flush)
+	return len(*sp) - MsgHeaderLen, st.WriteData(*sp, endStream, flush)
 }
 
 // checkSendSize refuses a message larger than limit.

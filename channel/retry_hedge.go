@@ -152,7 +152,9 @@ func (cc *ClientConn) invokeHedged(ctx context.Context, method string, req, repl
 				r.err, r.end.local = err, true
 			} else {
 				cs.prevAttempts = prev
+				cs.statsBegin(false)
 				r.reply, r.err = cs.invokeOnce(msg, nil, nil, nil)
+				cs.statsEnd(r.err)
 				r.end = cs.attemptEnd(r.err)
 			}
 			results <- r

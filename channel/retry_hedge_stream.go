@@ -82,6 +82,7 @@ func (sh *streamHedge) launchLocked(prev int) {
 		return
 	}
 	a.prevAttempts = prev
+	a.statsBegin(false)
 	a.noCompress = sh.noComp
 	sh.maxSend = a.maxSend
 	conn, done, err := sh.h.pick(a)
@@ -97,6 +98,7 @@ func (sh *streamHedge) launchLocked(prev int) {
 	}
 	if err != nil {
 		cancel()
+		a.statsEnd(err)
 		r.err, r.end = err, a.attemptEnd(err)
 		a.st = nil
 		sh.results <- r

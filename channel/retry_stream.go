@@ -146,8 +146,10 @@ func (cs *ClientStream) retryAttempt(err error) bool {
 		cs.stop = nil
 	}
 	cs.callDone(err)
+	cs.statsEnd(err)
 	cs.resetAttempt()
 	cs.prevAttempts = rs.retries
+	cs.statsBegin(transparent)
 	if err := cs.openAttempt(); err != nil {
 		cs.headerErr = err
 		return false

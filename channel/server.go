@@ -15,6 +15,7 @@ import (
 	"github.com/h2rpc/h2rpc/channel/credentials"
 	"github.com/h2rpc/h2rpc/channel/metadata"
 	"github.com/h2rpc/h2rpc/channel/peer"
+	"github.com/h2rpc/h2rpc/channel/stats"
 	"github.com/h2rpc/h2rpc/channel/status"
 	"github.com/h2rpc/h2rpc/codec"
 	"github.com/h2rpc/h2rpc/frame"
@@ -42,6 +43,8 @@ type ServerConfig struct {
 	// instead of the 405/415 answer. When it returns, whatever of the
 	// stream is still open is reset.
 	Fallback func(ctx context.Context, st *stream.Stream)
+	// StatsHandlers are told of every call and connection, in order.
+	StatsHandlers []stats.Handler
 }
 
 // ServerHandler serves one call. It runs on its own goroutine and ends
@@ -93,7 +96,8 @@ type CallServer struct {
 	maxRecv int
 	maxSend int
 	recover bool
-	eager   atomic.Int64 // see msgReader.eager
+	eager   atomic.Int64    // see msgReader.eager
+	stats   []stats.Handler // nil: no stats work at all
 }
 
 // NewCallServer returns a CallServer for h with the message limits and
@@ -109,6 +113,7 @@ func (cs *CallServer) init(cfg *ServerConfig, h ServerHandler) {
 		cfg = &ServerConfig{}
 	}
 	cs.h, cs.maxRecv, cs.maxSend, cs.recover = h, cfg.MaxRecvMsgSize, cfg.MaxSendMsgSize, cfg.RecoverPanics
+	cs.stats = cfg.StatsHandlers
 	if cs.maxRecv <= 0 {
 		cs.maxRecv = DefaultMaxRecvMsgSize
 	}
@@ -160,6 +165,9 @@ func ServeConn(nc net.Conn, cfg *ServerConfig, authInfo credentials.AuthInfo, h 
 	sc.base = metadata.NewIncomingContextFunc(sc.base, incomingOf)
 	connCfg := cfg.Conn
 	sc.c = stream.NewServerConn(nc, &connCfg, sc.serve)
+	if hs := cfg.StatsHandlers; hs != nil {
+		connStats(hs, false, nc.RemoteAddr(), nc.LocalAddr(), sc.c.Done(), func(f func()) { go f() })
+	}
 	return sc
 }
 
@@ -216,6 +224,7 @@ type ServerStream struct {
 	header     metadata.MD
 	trailer    metadata.MD
 	fields     [10]hpack.HeaderField
+	stats      *callStats // nil without handlers
 }
 
 type serverStreamKey struct{}
@@ -315,6 +324,9 @@ func (cs *CallServer) serveCall(base context.Context, t ServerTransport, path, s
 	ss.mr.limit = cs.maxRecv
 	ss.mr.eager = &cs.eager
 	ss.ctx = ss
+	if cs.stats != nil {
+		ss.statsBegin(cs.stats, enc)
+	}
 	switch {
 	case !validMethod(path):
 		ss.Finish(status.Newf(codes.Unimplemented, "malformed method name: %q", path))
@@ -428,6 +440,9 @@ func (ss *ServerStream) onDeadline() {
 // returns io.EOF once the client has sent all of them.
 func (ss *ServerStream) RecvMsg(buf []byte) ([]byte, error) {
 	msg, err := ss.mr.next(buf)
+	if err == nil && ss.stats != nil {
+		ss.statsInPayload(msg)
+	}
 	if err == nil || err == io.EOF || isStatusError(err) {
 		return msg, err
 	}
@@ -514,6 +529,9 @@ func (ss *ServerStream) writeHeaderLocked(flush bool) error {
 	if err := ss.st.WriteHeaders(f, false, flush); err != nil {
 		return streamError(context.Background(), err)
 	}
+	if ss.stats != nil {
+		ss.statsOutHeader(f)
+	}
 	return nil
 }
 
@@ -580,7 +598,11 @@ func (ss *ServerStream) sendLocked(p []byte, flush bool) error {
 	if !ss.noCompress {
 		comp = ss.sendComp
 	}
-	if err := writeMsg(ss.st, comp, p, false, flush); err != nil {
+	n, err := writeMsg(ss.st, comp, p, false, flush)
+	if ss.stats != nil && !isStatusError(err) {
+		ss.statsOutPayload(p, n)
+	}
+	if err != nil {
 		if isStatusError(err) {
 			return err
 		}
@@ -649,7 +671,14 @@ func (ss *ServerStream) finishLocked(st *status.Status) error {
 			hpack.HeaderField{Name: "grpc-message", Value: status.EncodeMessage(err.Error())})
 	}
 	if err := ss.st.WriteHeaders(f, true, true); err != nil {
-		return streamError(context.Background(), err)
+		err = streamError(context.Background(), err)
+		if ss.stats != nil {
+			ss.statsFinish(nil, err)
+		}
+		return err
+	}
+	if ss.stats != nil {
+		ss.statsFinish(f, statusCopy(st))
 	}
 	return nil
 }
@@ -668,6 +697,9 @@ func (ss *ServerStream) finishUnknownEncoding(enc string) {
 		hpack.HeaderField{Name: "grpc-accept-encoding", Value: codec.AcceptEncoding()},
 	)
 	ss.st.WriteHeaders(f, true, true)
+	if ss.stats != nil {
+		ss.statsFinish(f, status.Error(codes.Unimplemented, "grpc: Decompressor is not installed for grpc-encoding \""+enc+"\""))
+	}
 }
 
 // maxFallbackBody bounds how much of a non-gRPC request body is read

@@ -87,6 +87,7 @@ func (sc *subConn) connect(ctx context.Context, cancel context.CancelFunc) {
 	}
 	if err != nil {
 		sc.failures++
+		logConnectFailed(sc.addr.Addr, sc.failures, err)
 		sc.cc.noteError(err)
 		sc.setStateLocked(connectivity.TransientFailure, err)
 		sc.retry = time.AfterFunc(backoffFor(sc.cc.opts.backoff, sc.failures), sc.endBackoff)
@@ -95,6 +96,9 @@ func (sc *subConn) connect(ctx context.Context, cancel context.CancelFunc) {
 	}
 	sc.failures = 0
 	sc.conn = c
+	if hs := sc.cc.opts.stats; hs != nil {
+		sc.connStats(hs, c)
+	}
 	sc.cc.wg.Add(1)
 	go sc.watch(c)
 	if !sc.startHealthCheckLocked(c) {

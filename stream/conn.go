@@ -3,7 +3,9 @@ package stream
 import (
 	"context"
 	"errors"
+	"github.com/h2rpc/h2rpc/internal/logx"
 	"io"
+	"log/slog"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -704,6 +706,7 @@ func (c *Conn) onBDPAck() error {
 func (c *Conn) onGoAway(f *frame.Frame) error {
 	c.mu.Lock()
 	c.goAway = &GoAwayError{LastStreamID: f.LastStreamID, Code: f.ErrCode, Debug: string(f.Data)}
+	c.logGoAway(c.goAway)
 	c.drainLocked()
 	var incs uint32
 	for id, s := range c.streams {
@@ -791,6 +794,9 @@ func (c *Conn) fail(err error, fromReader bool) {
 	}
 	c.err = ce
 	c.failed.Store(true)
+	if sendGoAway || ce.Err != nil && ce.Err != io.EOF && !errors.Is(ce.Err, net.ErrClosed) {
+		logx.Log(slog.LevelWarn, "h2rpc: connection failed", slog.String("role", c.roleName()), slog.String("remote", c.remoteName()), slog.Any("err", ce))
+	}
 	if c.goAway != nil && ce.Err != nil {
 		ce.Remote = true
 	}

@@ -3,6 +3,8 @@ package stream
 import (
 	"context"
 	"errors"
+	"github.com/h2rpc/h2rpc/internal/logx"
+	"log/slog"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -282,6 +284,7 @@ func (c *Conn) pingPolicy() error {
 	}
 	if now.Sub(prev) < interval {
 		k.strikes++
+		logx.Log(slog.LevelWarn, "h2rpc: keepalive ping strike", slog.String("remote", c.remoteName()), slog.Int("strikes", k.strikes), slog.Int("max", maxPingStrikes))
 	}
 	if k.strikes > maxPingStrikes {
 		return &frame.ConnError{Code: frame.ErrCodeEnhanceYourCalm, Reason: goAwayTooManyPings}

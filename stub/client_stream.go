@@ -35,6 +35,7 @@ func (cc *ClientConn) newStream(ctx context.Context, desc *StreamDesc, method st
 	if ctx, err = cc.withCallCreds(ctx, method, ci.creds); err != nil {
 		return nil, err
 	}
+	co.ClientStreams, co.ServerStreams = desc.ClientStreams, desc.ServerStreams
 	cs, err := cc.cc.NewStream(ctx, method, &co)
 	if err != nil {
 		return nil, err
