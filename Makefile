@@ -108,7 +108,7 @@ protoc-plugins: protoc $(TOOLS)/bin/buf $(TOOLS)/bin/protoc-gen-go
 	$(GO) build -o $(TOOLS)/bin/protoc-gen-go-h2rpc ./cmd/protoc-gen-go-h2rpc
 
 .PHONY: generate
-generate: protoc-plugins ## Regenerate the Go code of every .proto under examples/, interop/ and internal/testpb (protoc, or buf for editions).
+generate: protoc-plugins ## Regenerate the Go code of every .proto under examples/, interop/, internal/testpb and stub/ (protoc, or buf for editions).
 	@./scripts/generate.sh
 
 .PHONY: check-generate
@@ -116,7 +116,7 @@ check-generate: protoc-plugins ## Fail when checked-in generated code differs fr
 	@./scripts/generate.sh --check
 
 .PHONY: test
-test: tools check-generate vet lint unit examples soak-smoke fuzz-smoke bench-smoke bench-grpcgo-smoke h2spec interop ## Run every check that CI runs.
+test: tools check-generate vet lint unit examples soak-smoke fuzz-smoke bench-smoke bench-grpcgo-smoke h2spec interop ecosystem ## Run every check that CI runs.
 
 .PHONY: vet
 vet: ## gofmt and go vet.
@@ -189,6 +189,30 @@ $(GRPCGO_TOOLS)/client $(GRPCGO_TOOLS)/server &:
 interop: build interop-tools ## Run the interop cases: grpc-go <-> h2rpc both ways and h2rpc <-> h2rpc, h2c and TLS.
 	@./scripts/interop.sh $(BIN)/h2rpc $(GRPCGO_TOOLS)/client $(GRPCGO_TOOLS)/server \
 		"$$(cd tools && $(GO) mod download -json google.golang.org/grpc@$(GRPCGO_VERSION) | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$$/\1/p')/testdata"
+
+# Ecosystem tools driven against h2rpc's health, reflection and
+# credentials by `make ecosystem`: grpcurl and grpc-health-probe, each
+# pinned by `go install pkg@version` (their own go.mod pins the rest).
+GRPCURL_VERSION      ?= v1.9.3
+HEALTH_PROBE_VERSION ?= v0.4.62
+
+.PHONY: ecosystem-tools
+ecosystem-tools: $(TOOLS)/bin/grpcurl-$(GRPCURL_VERSION) $(TOOLS)/bin/grpc-health-probe-$(HEALTH_PROBE_VERSION) ## Install grpcurl and grpc-health-probe (pinned) into .tools/bin.
+
+$(TOOLS)/bin/grpcurl-$(GRPCURL_VERSION):
+	@mkdir -p $(TOOLS)/bin
+	GOBIN=$(TOOLS)/bin $(GO) install github.com/fullstorydev/grpcurl/cmd/grpcurl@$(GRPCURL_VERSION)
+	mv $(TOOLS)/bin/grpcurl $@
+
+$(TOOLS)/bin/grpc-health-probe-$(HEALTH_PROBE_VERSION):
+	@mkdir -p $(TOOLS)/bin
+	GOBIN=$(TOOLS)/bin $(GO) install github.com/grpc-ecosystem/grpc-health-probe@$(HEALTH_PROBE_VERSION)
+	mv $(TOOLS)/bin/grpc-health-probe $@
+
+.PHONY: ecosystem
+ecosystem: build ecosystem-tools ## grpcurl (pinned) against `h2rpc interop-server` through reflection, over h2c and TLS.
+	@./scripts/grpcurl.sh $(BIN)/h2rpc $(TOOLS)/bin/grpcurl-$(GRPCURL_VERSION)
+	@./scripts/grpcurl.sh $(BIN)/h2rpc $(TOOLS)/bin/grpcurl-$(GRPCURL_VERSION) tls
 
 .PHONY: clean
 clean: ## Remove build output and installed tools.

@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
-# Regenerates the Go code of every .proto file under examples/, interop/ and
-# internal/testpb/ with protoc-gen-go and protoc-gen-go-h2rpc
+# Regenerates the Go code of every .proto file under examples/, interop/,
+# internal/testpb/ and stub/ with protoc-gen-go and protoc-gen-go-h2rpc
 # (paths=source_relative, output beside each .proto).
+#
+# The files under stub/ are the protocols h2rpc implements itself (health,
+# reflection). Their protoc-gen-go output is changed in one way: it registers
+# its descriptors and types in stub/internal/protoreg instead of protobuf's
+# global registry, where grpc-go's code for the same protocols registers the
+# same names (see localize below).
 #
 # The compiler follows one rule: a file that declares an edition
 # (`edition = "2023";`) is compiled by buf, which supports editions; a file
@@ -24,7 +30,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${TOOLS_BIN:-$PWD/.tools/bin}
-search=(examples interop internal/testpb)
+search=(examples interop internal/testpb stub)
 check=0
 case "${1:-}" in
 --check) check=1 ;;
@@ -71,6 +77,21 @@ template="{\"version\":\"v2\",\"plugins\":[
 {\"local\":\"$bin/protoc-gen-go\",\"out\":\".\",\"opt\":\"paths=source_relative\"},
 {\"local\":\"$bin/protoc-gen-go-h2rpc\",\"out\":\".\",\"opt\":\"paths=source_relative\"}]}"
 
+# localize FILE makes the protoc-gen-go output FILE register its file
+# descriptor in protoreg.Files and its types in protoreg.Types: the
+# TypeBuilder that registers them takes both registries as fields, which
+# protoc-gen-go leaves unset (meaning the global ones).
+localize() {
+	local f=$1 reg=github.com/h2rpc/h2rpc/stub/internal/protoreg
+	grep -q '^		File: protoimpl.DescBuilder{$' "$f" || { echo "generate: $f: no TypeBuilder to localize" >&2; exit 1; }
+	sed -i \
+		-e 's|^\tprotoimpl "google.golang.org/protobuf/runtime/protoimpl"$|&\n\tprotoreg "'"$reg"'"|' \
+		-e 's|^\t\tFile: protoimpl.DescBuilder{$|&\n\t\t\tFileRegistry: protoreg.Files,|' \
+		-e 's|^\t\tGoTypes: .*|&\n\t\tTypeRegistry: protoreg.Types,|' \
+		"$f"
+	gofmt -w "$f"
+}
+
 # include_root DIR prints the include root of the .proto files in DIR.
 include_root() {
 	local dir=$1 imp r
@@ -111,6 +132,13 @@ for dir in $dirs; do
 	mkdir -p "$out/$root"
 	[ ${#syntax[@]} = 0 ] || compile protoc "$root" "$out/$root" "${syntax[@]}"
 	[ ${#editions[@]} = 0 ] || compile buf "$root" "$out/$root" "${editions[@]}"
+	case $dir in
+	stub/*)
+		for f in "$out/$dir"/*.pb.go; do
+			case $f in *_h2rpc.pb.go) ;; *) localize "$f" ;; esac
+		done
+		;;
+	esac
 	n=$((n + ${#syntax[@]} + ${#editions[@]}))
 done
 

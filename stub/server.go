@@ -283,8 +283,10 @@ func (s *Server) Stop() {
 // GracefulStop stops accepting connections and calls, lets the calls in
 // progress finish, then closes every connection and returns. New calls on
 // existing connections are refused (clients see codes.Unavailable and may
-// retry elsewhere).
+// retry elsewhere). Registered services that implement
+// GracefulStopObserver hear of it first.
 func (s *Server) GracefulStop() {
+	s.notifyGracefulStop()
 	conns := s.stop()
 	var wg sync.WaitGroup
 	for _, sc := range conns {

@@ -16,6 +16,9 @@ import (
 	"github.com/h2rpc/h2rpc/interop"
 	pb "github.com/h2rpc/h2rpc/interop/grpc_testing"
 	"github.com/h2rpc/h2rpc/stub"
+	"github.com/h2rpc/h2rpc/stub/health"
+	healthpb "github.com/h2rpc/h2rpc/stub/health/grpc_health_v1"
+	"github.com/h2rpc/h2rpc/stub/reflection"
 )
 
 func init() {
@@ -25,7 +28,10 @@ func init() {
 // runInteropServer serves grpc.testing.TestService. Its flags are those of
 // grpc-go's interop server plus --host; --use_alts and
 // --alts_handshaker_service_address are accepted for harnesses and ALTS is
-// refused. Requests that are not gRPC get HTTP answers (405, 415). Once it
+// refused. It also serves grpc.health.v1.Health (the server and
+// grpc.testing.TestService SERVING until it stops) and server reflection
+// (v1 and v1alpha), for grpcurl and health probes. Requests that are not
+// gRPC get HTTP answers (405, 415). Once it
 // listens, its first line of standard output is "listening on ADDRESS",
 // the address it got (with --port=0, a free port the system picked).
 func runInteropServer(args []string, stdout, stderr io.Writer) int {
@@ -82,8 +88,12 @@ func runInteropServer(args []string, stdout, stderr io.Writer) int {
 	hostname, _ := os.Hostname()
 	srv := stub.NewServer(opts...)
 	pb.RegisterTestServiceServer(srv, interop.NewTestServer(interop.ServerOptions{Hostname: hostname}))
+	hs := health.NewServer()
+	hs.SetServingStatus(pb.TestService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
+	healthpb.RegisterHealthServer(srv, hs)
+	reflection.Register(srv)
 	fmt.Fprintf(stdout, "listening on %s\n", ln.Addr())
-	fmt.Fprintf(stderr, "interop-server: serving grpc.testing.TestService over %s\n", transport)
+	fmt.Fprintf(stderr, "interop-server: serving grpc.testing.TestService, health and reflection over %s\n", transport)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -9,6 +9,9 @@ import (
 
 	pb "github.com/h2rpc/h2rpc/examples/helloworld/helloworld"
 	"github.com/h2rpc/h2rpc/stub"
+	"github.com/h2rpc/h2rpc/stub/health"
+	healthpb "github.com/h2rpc/h2rpc/stub/health/grpc_health_v1"
+	"github.com/h2rpc/h2rpc/stub/reflection"
 )
 
 var port = flag.Int("port", 50051, "the port to listen on (0: any free port; the first line of standard output says which)")
@@ -39,6 +42,9 @@ func main() {
 	}
 	s := stub.NewServer()
 	pb.RegisterGreeterServer(s, server{})
+	// Health checks and reflection (for grpcurl), as every server should.
+	healthpb.RegisterHealthServer(s, health.NewServer())
+	reflection.Register(s)
 	fmt.Printf("listening on %v\n", lis.Addr())
 	if err := s.Serve(lis); err != nil {
 		log.Fatalf("serve: %v", err)

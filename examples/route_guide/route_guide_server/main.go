@@ -10,6 +10,9 @@ import (
 	"github.com/h2rpc/h2rpc/examples/route_guide/guide"
 	pb "github.com/h2rpc/h2rpc/examples/route_guide/routeguide"
 	"github.com/h2rpc/h2rpc/stub"
+	"github.com/h2rpc/h2rpc/stub/health"
+	healthpb "github.com/h2rpc/h2rpc/stub/health/grpc_health_v1"
+	"github.com/h2rpc/h2rpc/stub/reflection"
 )
 
 var (
@@ -35,6 +38,9 @@ func main() {
 	}
 	s := stub.NewServer()
 	pb.RegisterRouteGuideServer(s, guide.NewServer(features))
+	// Health checks and reflection (for grpcurl), as every server should.
+	healthpb.RegisterHealthServer(s, health.NewServer())
+	reflection.Register(s)
 	fmt.Printf("listening on %v\n", lis.Addr())
 	if err := s.Serve(lis); err != nil {
 		log.Fatalf("serve: %v", err)
