@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/h2rpc/h2rpc/internal/leakcheck"
 	"github.com/h2rpc/h2rpc/interop"
 	pb "github.com/h2rpc/h2rpc/interop/grpc_testing"
-	"github.com/h2rpc/h2rpc/internal/leakcheck"
 	"github.com/h2rpc/h2rpc/stub"
 )
 
