@@ -82,8 +82,9 @@ func (o outcome) cpuPerCall() time.Duration {
 
 // contender is one client (and server) of a side-by-side run.
 type contender struct {
-	name string
-	run  func(ctx context.Context) (outcome, error)
+	name   string
+	server string // the server it calls, when the run has several
+	run    func(ctx context.Context) (outcome, error)
 }
 
 // childArgs are the run's own flags for a child h2rpc bench, without the
@@ -351,15 +352,14 @@ func (f *benchFlags) sideBySide(ctx context.Context, targets, serverNames []stri
 	}
 	var cs []contender
 	for i, t := range targets {
-		label := func(client string) string {
-			if len(targets) == 1 {
-				return client
-			}
-			return client + " → " + serverNames[i] + " server"
+		server := ""
+		if len(targets) > 1 {
+			server = serverNames[i]
 		}
-		cs = append(cs, f.h2rpcContender(label("h2rpc bench"), t))
+		first := len(cs)
+		cs = append(cs, f.h2rpcContender("h2rpc bench", t))
 		if f.compare == "grpc-go" {
-			c, err := f.grpcgoContender(label("grpc-go client"), t, wl)
+			c, err := f.grpcgoContender("grpc-go client", t, wl)
 			if err != nil {
 				return 0, err
 			}
@@ -374,11 +374,14 @@ func (f *benchFlags) sideBySide(ctx context.Context, targets, serverNames []stri
 				return 0, err
 			}
 			defer cleanup()
-			c, err := f.ghzContender(label("ghz"), t, wl, ps)
+			c, err := f.ghzContender("ghz", t, wl, ps)
 			if err != nil {
 				return 0, err
 			}
 			cs = append(cs, c)
+		}
+		for j := first; j < len(cs); j++ {
+			cs[j].server = server
 		}
 	}
 	results := make([][]outcome, len(cs))
@@ -395,18 +398,23 @@ func (f *benchFlags) sideBySide(ctx context.Context, targets, serverNames []stri
 		}
 	}
 	cmp := comparison{Call: f.call, Concurrency: f.concurrency, Connections: f.connections, Rounds: f.rounds}
+	// Ratios are to the first contender calling the same server (h2rpc
+	// bench), and, with several servers and one client, to the first
+	// server.
+	var base contenderStat
 	for i, c := range cs {
-		cmp.Contenders = append(cmp.Contenders, summarize(c.name, results[i]))
-	}
-	base := cmp.Contenders[0]
-	for i := range cmp.Contenders {
-		c := &cmp.Contenders[i]
-		if c.RPS > 0 {
-			c.RateRatio = base.RPS / c.RPS
+		st := summarize(c.name, results[i])
+		st.Server = c.server
+		if i == 0 || (len(cs) > len(targets) && c.name == "h2rpc bench") {
+			base = st
+		}
+		if st.RPS > 0 {
+			st.RateRatio = base.RPS / st.RPS
 		}
 		if base.CPUPerCall > 0 {
-			c.CPURatio = float64(c.CPUPerCall) / float64(base.CPUPerCall)
+			st.CPURatio = float64(st.CPUPerCall) / float64(base.CPUPerCall)
 		}
+		cmp.Contenders = append(cmp.Contenders, st)
 	}
 	if f.format == "json" {
 		enc := json.NewEncoder(stdout)
@@ -428,14 +436,17 @@ type comparison struct {
 
 type contenderStat struct {
 	Name       string        `json:"name"`
+	Server     string        `json:"server,omitempty"`
 	RPS        float64       `json:"rps"`
 	CPUPerCall time.Duration `json:"cpuPerCall"`
 	P50        time.Duration `json:"p50"`
 	P99        time.Duration `json:"p99"`
 	Errors     uint64        `json:"errors"`
 	Rounds     []float64     `json:"roundsRps"`
-	// RateRatio is the first contender's calls/s over this one's;
-	// CPURatio this one's CPU per call over the first's.
+	// RateRatio is the reference's calls/s over this one's; CPURatio
+	// this one's CPU per call over the reference's. The reference is
+	// h2rpc bench on the same server, or the first server when h2rpc
+	// bench is the only client.
 	RateRatio float64 `json:"rpsRatio"`
 	CPURatio  float64 `json:"cpuPerCallRatio"`
 }
@@ -469,15 +480,20 @@ func (c *comparison) write(w io.Writer) {
 	bw := bufio.NewWriter(w)
 	defer bw.Flush()
 	fmt.Fprintf(bw, "\n%s, %d concurrent calls on %d connections, median of %d alternating rounds:\n\n", c.Call, c.Concurrency, c.Connections, c.Rounds)
-	fmt.Fprintf(bw, "| %-32s | %10s | %12s | %10s | %10s | %6s | %s |\n", "client", "calls/s", "CPU per call", "p50", "p99", "errors", fmt.Sprintf("vs %s", c.Contenders[0].Name))
-	fmt.Fprintf(bw, "|%s|%s|%s|%s|%s|%s|%s|\n", strings.Repeat("-", 34), strings.Repeat("-", 12), strings.Repeat("-", 14), strings.Repeat("-", 12), strings.Repeat("-", 12), strings.Repeat("-", 8), strings.Repeat("-", 30))
-	for i, s := range c.Contenders {
-		vs := "—"
-		if i > 0 {
-			vs = fmt.Sprintf("%.2f× its calls/s at %.2f× its CPU per call", 1/s.RateRatio, s.CPURatio)
+	ref := "h2rpc bench on the same server"
+	if len(c.Contenders) > 0 && c.Contenders[len(c.Contenders)-1].Name == "h2rpc bench" {
+		ref = "the first server"
+	}
+	fmt.Fprintf(bw, "Ratios are to %s: its calls/s over this row's, this row's CPU per call over its.\n\n", ref)
+	fmt.Fprintf(bw, "| server | client | calls/s | client CPU per call | p50 | p99 | errors | calls/s ratio | CPU per call ratio |\n")
+	fmt.Fprintf(bw, "|---|---|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, s := range c.Contenders {
+		server := s.Server
+		if server == "" {
+			server = "target"
 		}
-		fmt.Fprintf(bw, "| %-32s | %10.0f | %9.1f µs | %10s | %10s | %6d | %s |\n", s.Name, s.RPS,
-			float64(s.CPUPerCall)/1e3, s.P50.Round(time.Microsecond), s.P99.Round(time.Microsecond), s.Errors, vs)
+		fmt.Fprintf(bw, "| %s | %s | %.0f | %.1f µs | %s | %s | %d | %.2f | %.2f |\n", server, s.Name, s.RPS,
+			float64(s.CPUPerCall)/1e3, s.P50.Round(time.Microsecond), s.P99.Round(time.Microsecond), s.Errors, s.RateRatio, s.CPURatio)
 	}
 }
 
