@@ -605,7 +605,7 @@ func preflight(ctx context.Context, target string, tlsCfg *tls.Config, timeout t
 	}
 	defer c.Close()
 	if tlsCfg == nil {
-		return nil
+		return checkH2C(c, target, timeout)
 	}
 	cfg := tlsCfg.Clone()
 	if cfg.ServerName == "" {
@@ -633,6 +633,28 @@ func preflight(ctx context.Context, target string, tlsCfg *tls.Config, timeout t
 		return fmt.Errorf("the certificate of %s does not name the host: %v; give the name it holds with --cname", target, herr)
 	}
 	return fmt.Errorf("TLS handshake with %s failed: %v (check --cacert, --cert, --key, --cname, or --insecure for h2c)", target, unwrapOp(err))
+}
+
+// checkH2C sends the HTTP/2 preface and an empty SETTINGS frame and
+// checks that the server's first frame is SETTINGS.
+func checkH2C(c net.Conn, target string, timeout time.Duration) error {
+	c.SetDeadline(time.Now().Add(timeout))
+	if _, err := io.WriteString(c, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00"); err != nil {
+		return fmt.Errorf("cannot talk to %s: %v", target, unwrapOp(err))
+	}
+	var hdr [9]byte
+	n, err := io.ReadFull(c, hdr[:])
+	switch {
+	case n > 0 && hdr[0] == 0x15:
+		return fmt.Errorf("the server at %s answered plaintext HTTP/2 with a TLS alert: the server wants TLS, drop --insecure (add --cacert or --skipTLS as needed)", target)
+	case n >= 4 && string(hdr[:4]) == "HTTP":
+		return fmt.Errorf("the server at %s speaks HTTP/1, not HTTP/2 with prior knowledge (h2c): it is not a plaintext gRPC server", target)
+	case err != nil && n == 0:
+		return fmt.Errorf("the server at %s closed the connection without answering plaintext HTTP/2 (%v): if it wants TLS, drop --insecure", target, unwrapOp(err))
+	case err != nil || hdr[3] != 0x4:
+		return fmt.Errorf("the server at %s did not answer with HTTP/2 SETTINGS: it is not a plaintext gRPC server (drop --insecure if it wants TLS)", target)
+	}
+	return nil
 }
 
 func unwrapOp(err error) error {

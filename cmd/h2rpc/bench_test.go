@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/h2rpc/h2rpc/channel/credentials"
 	"github.com/h2rpc/h2rpc/internal/leakcheck"
 	"github.com/h2rpc/h2rpc/interop"
 	pb "github.com/h2rpc/h2rpc/interop/grpc_testing"
@@ -181,5 +182,37 @@ func TestBenchOutputs(t *testing.T) {
 	code, stdout, stderr = runCmd("bench", "-q", "--insecure", "--call", "grpc.testing.TestService.EmptyCall", "-n", "20", addr)
 	if code != 0 || !strings.Contains(stdout, "Requests/sec:") || !strings.Contains(stdout, "[OK]   20 responses") || !strings.Contains(stdout, "frames sent     DATA 20, HEADERS 20") {
 		t.Fatalf("summary: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+}
+
+func TestBenchTLS(t *testing.T) {
+	leakcheck.Check(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert := interop.TestServerCertificate()
+	srv := stub.NewServer(stub.Creds(credentials.NewServerTLSFromCert(&cert)))
+	pb.RegisterTestServiceServer(srv, interop.NewTestServer())
+	done := make(chan struct{})
+	go func() { defer close(done); srv.Serve(ln) }()
+	t.Cleanup(func() { srv.Stop(); <-done })
+	addr := ln.Addr().String()
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, interop.TestCAPEM(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	call := []string{"bench", "-q", "-n", "20", "-c", "2", "--call", "grpc.testing.TestService.EmptyCall", "-m", `{"x-user": "bench"}`, "--token", "secret"}
+	code, stdout, stderr := runCmd(append(call, "--cacert", ca, "--cname", interop.TestServerName, "-O", "json", addr)...)
+	if code != 0 || !strings.Contains(stdout, `"OK": 20`) {
+		t.Fatalf("TLS with the test CA: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	code, _, stderr = runCmd(append(call, addr)...)
+	if code != 1 || !strings.Contains(stderr, "signed by an unknown authority: give its CA with --cacert") {
+		t.Fatalf("TLS without the CA: exit %d, %s", code, stderr)
+	}
+	code, _, stderr = runCmd(append(call, "--insecure", addr)...)
+	if code != 1 || !strings.Contains(stderr, "wants TLS, drop --insecure") || strings.Count(stderr, "\n") != 1 {
+		t.Fatalf("h2c against a TLS server: exit %d, %s", code, stderr)
 	}
 }
