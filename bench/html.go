@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"io"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -35,7 +36,10 @@ type svgLine struct {
 	pts   [][2]float64
 }
 
-type svgBar struct{ x0, x1, y float64 }
+type svgBar struct {
+	x0, x1, y float64
+	class     string // "bar" unless set
+}
 
 func px(x float64) float64 { return padL + x*(chartW-padL-padR) }
 func py(y float64) float64 { return chartH - padB - y*(chartH-padT-padB) }
@@ -54,7 +58,11 @@ func (c *svgChart) render() template.HTML {
 			padL, py(t.at), chartW-padR, py(t.at), padL-4, py(t.at)+4, template.HTMLEscapeString(t.label))
 	}
 	for _, r := range c.bars {
-		fmt.Fprintf(&b, `<rect class="bar" x="%.1f" y="%.1f" width="%.1f" height="%.1f"/>`, px(r.x0), py(r.y), math.Max(px(r.x1)-px(r.x0)-1, 1), py(0)-py(r.y))
+		class := r.class
+		if class == "" {
+			class = "bar"
+		}
+		fmt.Fprintf(&b, `<rect class="%s" x="%.1f" y="%.1f" width="%.1f" height="%.1f"/>`, class, px(r.x0), py(r.y), math.Max(px(r.x1)-px(r.x0)-1, 1), py(0)-py(r.y))
 	}
 	for _, l := range c.lines {
 		if len(l.pts) == 0 {
@@ -105,11 +113,11 @@ func (s logScale) ticks() []tick {
 func fmtDur(d time.Duration) string {
 	switch {
 	case d >= time.Second:
-		return fmt.Sprintf("%gs", d.Seconds())
+		return fmt.Sprintf("%.4gs", d.Seconds())
 	case d >= time.Millisecond:
-		return fmt.Sprintf("%gms", float64(d)/1e6)
+		return fmt.Sprintf("%.4gms", float64(d)/1e6)
 	case d >= time.Microsecond:
-		return fmt.Sprintf("%gµs", float64(d)/1e3)
+		return fmt.Sprintf("%.4gµs", float64(d)/1e3)
 	}
 	return fmt.Sprintf("%dns", d)
 }
@@ -128,11 +136,13 @@ func linTicks(hi float64, format func(float64) string) (float64, []tick) {
 	}
 	top := math.Ceil(hi/step) * step
 	var ts []tick
-	for v := 0.0; v <= top*1.0001; v += step {
-		ts = append(ts, tick{v / top, format(v)})
+	for i := 0.0; i*step <= top*1.0001; i++ {
+		ts = append(ts, tick{i * step / top, format(i * step)})
 	}
 	return top, ts
 }
+
+func plainTick(v float64) string { return strconv.FormatFloat(math.Round(v*1e6)/1e6, 'f', -1, 64) }
 
 func (rep *Report) charts() []template.HTML {
 	x := &rep.H2RPC
@@ -140,7 +150,7 @@ func (rep *Report) charts() []template.HTML {
 	scale := newLogScale(rep.Fastest, rep.Slowest)
 
 	cdf := &svgChart{id: "latency-cdf", title: "Latency distribution (CDF)", xLabel: "latency (log scale)", yLabel: "fraction of calls", xTicks: scale.ticks()}
-	_, cdf.yTicks = linTicks(1, func(v float64) string { return fmt.Sprintf("%g", v) })
+	_, cdf.yTicks = linTicks(1, plainTick)
 	line := svgLine{class: "line"}
 	for _, p := range x.CDF {
 		line.pts = append(line.pts, [2]float64{scale.at(p.Latency), p.Fraction})
@@ -153,10 +163,10 @@ func (rep *Report) charts() []template.HTML {
 	for _, b := range x.LatencyBucket {
 		most = max(most, b.Count)
 	}
-	top, yt := linTicks(float64(most), func(v float64) string { return fmt.Sprintf("%g", v) })
+	top, yt := linTicks(float64(most), plainTick)
 	hist.yTicks = yt
 	for _, b := range x.LatencyBucket {
-		hist.bars = append(hist.bars, svgBar{scale.at(b.Low), scale.at(max(b.High, b.Low+1)), float64(b.Count) / top})
+		hist.bars = append(hist.bars, svgBar{x0: scale.at(b.Low), x1: scale.at(max(b.High, b.Low+1)), y: float64(b.Count) / top})
 	}
 	out = append(out, hist.render())
 
@@ -168,9 +178,9 @@ func (rep *Report) charts() []template.HTML {
 		rMax = math.Max(rMax, p.Rate)
 		lMax = max(lMax, p.P99)
 	}
-	tTop, tTicks := linTicks(tEnd, func(v float64) string { return fmt.Sprintf("%gs", v) })
+	tTop, tTicks := linTicks(tEnd, func(v float64) string { return fmt.Sprintf("%.4gs", v) })
 	thr := &svgChart{id: "throughput", title: "Throughput over time", xLabel: "time", yLabel: "calls/s", xTicks: tTicks}
-	rTop, rTicks := linTicks(rMax, func(v float64) string { return fmt.Sprintf("%g", v) })
+	rTop, rTicks := linTicks(rMax, plainTick)
 	thr.yTicks = rTicks
 	tl := svgLine{class: "line"}
 	for _, p := range x.Series {
@@ -179,7 +189,7 @@ func (rep *Report) charts() []template.HTML {
 	thr.lines = append(thr.lines, tl)
 	out = append(out, thr.render())
 
-	lat := &svgChart{id: "latency-time", title: "Latency over time (p50, p99)", xLabel: "time", yLabel: "latency", xTicks: tTicks}
+	lat := &svgChart{id: "latency-time", title: "Latency over time (p50 blue, p99 orange)", xLabel: "time", yLabel: "latency", xTicks: tTicks}
 	lTop, lTicks := linTicks(float64(lMax), func(v float64) string { return fmtDur(time.Duration(v)) })
 	lat.yTicks = lTicks
 	p50, p99 := svgLine{class: "line"}, svgLine{class: "line2"}
@@ -191,7 +201,7 @@ func (rep *Report) charts() []template.HTML {
 	out = append(out, lat.render())
 
 	if wr := x.Wire; wr != nil {
-		fr := &svgChart{id: "wire-frames", title: "Frames per call by type (sent, received)", xLabel: "frame type: sent bars, then received", yLabel: "frames per call"}
+		fr := &svgChart{id: "wire-frames", title: "Frames per call by type (sent blue, received orange)", xLabel: "frame type", yLabel: "frames per call"}
 		var names []string
 		var vals []float64
 		n := float64(max(rep.Count, 1))
@@ -206,12 +216,13 @@ func (rep *Report) charts() []template.HTML {
 		for _, v := range vals {
 			vMax = math.Max(vMax, v)
 		}
-		vTop, vTicks := linTicks(vMax, func(v float64) string { return fmt.Sprintf("%g", v) })
+		vTop, vTicks := linTicks(vMax, plainTick)
 		fr.yTicks = vTicks
 		slot := 1 / float64(max(len(names), 1))
 		for i, name := range names {
 			x0 := float64(i) * slot
-			fr.bars = append(fr.bars, svgBar{x0 + 0.1*slot, x0 + 0.5*slot, vals[2*i] / vTop}, svgBar{x0 + 0.5*slot, x0 + 0.9*slot, vals[2*i+1] / vTop})
+			fr.bars = append(fr.bars, svgBar{x0: x0 + 0.1*slot, x1: x0 + 0.5*slot, y: vals[2*i] / vTop},
+				svgBar{x0: x0 + 0.5*slot, x1: x0 + 0.9*slot, y: vals[2*i+1] / vTop, class: "bar2"})
 			fr.xTicks = append(fr.xTicks, tick{x0 + 0.5*slot, name})
 		}
 		out = append(out, fr.render())
@@ -227,7 +238,7 @@ h1{font-size:20px}table{border-collapse:collapse;margin:8px 0 16px}td,th{padding
 td.n{text-align:right;font-variant-numeric:tabular-nums}
 .charts{display:flex;flex-wrap:wrap;gap:16px}figure{margin:0}figcaption{font-weight:600;margin-bottom:4px}
 svg .frame{fill:#fafafa;stroke:#999}svg .grid{stroke:#e4e4e4}svg .tick,svg .label{font-size:11px;fill:#555}
-svg .line{fill:none;stroke:#1f6fb2;stroke-width:2}svg .line2{fill:none;stroke:#c2410c;stroke-width:2}svg .bar{fill:#1f6fb2}
+svg .line{fill:none;stroke:#1f6fb2;stroke-width:2}svg .line2{fill:none;stroke:#c2410c;stroke-width:2}svg .bar{fill:#1f6fb2}svg .bar2{fill:#c2410c}
 .warn{color:#a33;font-weight:600}
 </style></head><body>
 <h1>h2rpc bench: {{.R.Options.Call}}</h1>
