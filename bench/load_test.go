@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -187,5 +188,58 @@ func TestOpenLoopKeepsTheRate(t *testing.T) {
 	}
 	if res.OK != res.Count {
 		t.Fatalf("codes %v %v", res.Codes, res.ErrorMessages)
+	}
+}
+
+// inflightServer holds each EmptyCall for a while and records how many
+// were in flight at once, in the first window after its first call and
+// over all.
+type inflightServer struct {
+	pb.UnimplementedTestServiceServer
+	mu                sync.Mutex
+	first             time.Time
+	now, early, most  int
+	hold, earlyWindow time.Duration
+}
+
+func (s *inflightServer) EmptyCall(ctx context.Context, _ *pb.Empty) (*pb.Empty, error) {
+	s.mu.Lock()
+	if s.first.IsZero() {
+		s.first = time.Now()
+	}
+	s.now++
+	s.most = max(s.most, s.now)
+	if time.Since(s.first) < s.earlyWindow {
+		s.early = max(s.early, s.now)
+	}
+	s.mu.Unlock()
+	time.Sleep(s.hold)
+	s.mu.Lock()
+	s.now--
+	s.mu.Unlock()
+	return &pb.Empty{}, nil
+}
+
+func TestConcurrencyScheduleAndSkipFirst(t *testing.T) {
+	leakcheck.Check(t)
+	srv := &inflightServer{hold: 5 * time.Millisecond, earlyWindow: 150 * time.Millisecond}
+	addr, _ := serveTest(t, srv)
+	cfg := Config{
+		Workload:    unaryWorkload(t, "grpc.testing.TestService.EmptyCall", `{}`),
+		Concurrency: 8, Connections: 2, Duration: 1200 * time.Millisecond,
+		ConcurrencySchedule: &Schedule{Kind: Step, Start: 1, Step: 1, StepDuration: 300 * time.Millisecond, End: 3},
+	}
+	res := runTest(t, addr, cfg, H2Options{})
+	srv.mu.Lock()
+	early, most := srv.early, srv.most
+	srv.mu.Unlock()
+	if early != 1 || most != 3 || res.OK != res.Count || res.Count == 0 {
+		t.Fatalf("in flight: %d at first, %d at most (want 1 and 3); %d calls, codes %v", early, most, res.Count, res.Codes)
+	}
+
+	cfg = Config{Workload: cfg.Workload, Concurrency: 3, Connections: 1, Total: 50, SkipFirst: 10}
+	res = runTest(t, addr, cfg, H2Options{})
+	if res.Count != 50 || res.OK != 50 {
+		t.Fatalf("-n 50 --skipFirst 10 recorded %d calls, %d OK", res.Count, res.OK)
 	}
 }
