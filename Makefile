@@ -61,12 +61,15 @@ run: build tools ## One helloworld call through h2rpc, then h2spec's full suite 
 	@./scripts/h2spec.sh $(BIN)/h2rpc $(TOOLS)/bin/h2spec verbose
 
 .PHONY: examples
-examples: ## Build the example commands and run them: a helloworld call, and the route guide's four kinds of call.
+examples: ## Build the example commands and run them: a helloworld call, the route guide's four kinds of call, and the auth example's callers over TLS and mTLS.
 	@mkdir -p $(BIN)
 	$(GO) build -o $(BIN)/ ./examples/helloworld/greeter_server ./examples/helloworld/greeter_client \
-		./examples/route_guide/route_guide_server ./examples/route_guide/route_guide_client
+		./examples/route_guide/route_guide_server ./examples/route_guide/route_guide_client \
+		./examples/auth/auth_server ./examples/auth/auth_client
 	@./scripts/example.sh $(BIN)/greeter_server $(BIN)/greeter_client --name h2rpc
 	@./scripts/example.sh $(BIN)/route_guide_server $(BIN)/route_guide_client
+	@./scripts/example.sh $(BIN)/auth_server $(BIN)/auth_client
+	@./scripts/example.sh $(BIN)/auth_server $(BIN)/auth_client --mtls
 
 .PHONY: tools
 tools: $(TOOLS)/bin/h2spec $(TOOLS)/bin/staticcheck ## Install pinned external tools into .tools/bin.
@@ -218,8 +221,15 @@ $(TOOLS)/bin/grpc-health-probe-$(HEALTH_PROBE_VERSION):
 	GOBIN=$(TOOLS)/bin $(GO) install github.com/grpc-ecosystem/grpc-health-probe@$(HEALTH_PROBE_VERSION)
 	mv $(TOOLS)/bin/grpc-health-probe $@
 
+# The paths of the two tools, for the tests of bench/grpcgo/ecosystem, which
+# run `make ecosystem-env` to install the tools and find them.
+.PHONY: ecosystem-env
+ecosystem-env: ecosystem-tools
+	@echo H2RPC_GRPCURL=$(TOOLS)/bin/grpcurl-$(GRPCURL_VERSION)
+	@echo H2RPC_HEALTH_PROBE=$(TOOLS)/bin/grpc-health-probe-$(HEALTH_PROBE_VERSION)
+
 .PHONY: ecosystem
-ecosystem: build ecosystem-tools ## grpcurl (pinned) against `h2rpc interop-server` through reflection, over h2c and TLS.
+ecosystem: build ecosystem-tools ## grpcurl (pinned) against `h2rpc interop-server` through reflection, over h2c and TLS; bench-grpcgo-smoke runs the rest (bench/grpcgo/ecosystem).
 	@./scripts/grpcurl.sh $(BIN)/h2rpc $(TOOLS)/bin/grpcurl-$(GRPCURL_VERSION)
 	@./scripts/grpcurl.sh $(BIN)/h2rpc $(TOOLS)/bin/grpcurl-$(GRPCURL_VERSION) tls
 

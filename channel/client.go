@@ -201,6 +201,8 @@ type ClientConn struct {
 	bcc     *balancerCC // bal's view of the channel
 	balName string
 	curSC   *ServiceConfig
+
+	healthService atomic.Pointer[string] // of curSC's healthCheckConfig; nil: none
 }
 
 // ErrClientConnClosing is returned by calls on a closed ClientConn.
@@ -499,6 +501,7 @@ func (cc *ClientConn) updateResolverState(s resolver.State) error {
 		}
 	}
 	cc.curSC = sc
+	cc.setHealthService(sc)
 	name := defaultPolicy
 	var lbCfg serviceconfig.LoadBalancingConfig
 	if sc != nil && sc.lbName != "" {
@@ -612,7 +615,7 @@ func (b *balancerCC) NewSubConn(addrs []resolver.Address, opts balancer.NewSubCo
 		return nil, errors.New("grpc: NewSubConn without an address")
 	}
 	cc := b.cc
-	sc := &subConn{cc: cc, bcc: b, addr: addrs[0], listener: opts.StateListener}
+	sc := &subConn{cc: cc, bcc: b, addr: addrs[0], listener: opts.StateListener, healthCheck: opts.HealthCheckEnabled}
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
 	if cc.closed || b.closed.Load() {

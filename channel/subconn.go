@@ -24,6 +24,8 @@ type subConn struct {
 	bcc      *balancerCC // of the balancer that made it
 	addr     resolver.Address
 	listener func(balancer.SubConnState)
+	// healthCheck: the balancer asked for health checking (gRFC A17).
+	healthCheck bool
 
 	ready atomic.Pointer[stream.Conn] // the READY connection, read by picks
 
@@ -93,10 +95,12 @@ func (sc *subConn) connect(ctx context.Context, cancel context.CancelFunc) {
 	}
 	sc.failures = 0
 	sc.conn = c
-	sc.ready.Store(c)
-	sc.setStateLocked(connectivity.Ready, nil)
 	sc.cc.wg.Add(1)
 	go sc.watch(c)
+	if !sc.startHealthCheckLocked(c) {
+		sc.ready.Store(c)
+		sc.setStateLocked(connectivity.Ready, nil)
+	}
 }
 
 // endBackoff ends TRANSIENT_FAILURE once its backoff has passed.

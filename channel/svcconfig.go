@@ -18,6 +18,8 @@ type ServiceConfig struct {
 
 	lbName   string
 	lbConfig serviceconfig.LoadBalancingConfig
+
+	healthService *string // healthCheckConfig.serviceName; nil: no health checking
 }
 
 // parseServiceConfig parses a service config in JSON.
@@ -30,6 +32,10 @@ func parseServiceConfig(js string) (*ServiceConfig, error) {
 		return nil, fmt.Errorf("service config: %v", err)
 	}
 	sc := &ServiceConfig{}
+	var err error
+	if sc.healthService, err = parseHealthCheckConfig(js); err != nil {
+		return nil, err
+	}
 	if raw.LoadBalancingConfig != nil {
 		var names []string
 		for _, entry := range raw.LoadBalancingConfig {

@@ -1,6 +1,7 @@
 package stub
 
 import (
+	"github.com/h2rpc/h2rpc/channel/credentials"
 	"github.com/h2rpc/h2rpc/channel/metadata"
 	"github.com/h2rpc/h2rpc/codec"
 )
@@ -16,6 +17,7 @@ type callInfo struct {
 	header         *metadata.MD
 	trailer        *metadata.MD
 	codec          codec.Codec
+	creds          credentials.PerRPCCredentials // PerRPCCredentials
 }
 
 // CallOption configures one call. Pass them to a generated client method or

@@ -32,6 +32,9 @@ func (cc *ClientConn) newStream(ctx context.Context, desc *StreamDesc, method st
 	if err != nil {
 		return nil, err
 	}
+	if ctx, err = cc.withCallCreds(ctx, method, ci.creds); err != nil {
+		return nil, err
+	}
 	cs, err := cc.cc.NewStream(ctx, method, &co)
 	if err != nil {
 		return nil, err

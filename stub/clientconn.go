@@ -20,6 +20,7 @@ type ClientConn struct {
 	defaults  []CallOption
 	unaryInt  UnaryClientInterceptor
 	streamInt StreamClientInterceptor
+	creds     callCreds
 }
 
 var _ ClientConnInterface = (*ClientConn)(nil)
@@ -36,11 +37,16 @@ func NewClient(target string, opts ...DialOption) (*ClientConn, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
+	creds, err := newCallCreds(&o)
+	if err != nil {
+		return nil, err
+	}
 	cc, err := channel.NewClient(target, o.channel...)
 	if err != nil {
 		return nil, err
 	}
 	return &ClientConn{
+		creds:     creds,
 		cc:        cc,
 		defaults:  o.defaults,
 		unaryInt:  chainUnaryClient(o.unaryInts),
@@ -100,6 +106,9 @@ func (cc *ClientConn) invoke(ctx context.Context, method string, req, reply any,
 	ci := applyCallOptions(applyCallOptions(callInfo{}, defaults), opts)
 	cd, co, err := ci.resolve()
 	if err != nil {
+		return err
+	}
+	if ctx, err = cc.withCallCreds(ctx, method, ci.creds); err != nil {
 		return err
 	}
 	bp, p, err := marshal(cd, req)

@@ -19,12 +19,18 @@ type dialOptions struct {
 	streamInts    []StreamClientInterceptor
 	block         bool // DialContext waits for READY
 	returnConnErr bool // ... and fails with the connection error
+
+	transport credentials.TransportCredentials // WithTransportCredentials
+	perRPC    []credentials.PerRPCCredentials  // WithPerRPCCredentials
 }
 
 // WithTransportCredentials secures the connection with c; every client
 // needs it (insecure.NewCredentials() for h2c).
 func WithTransportCredentials(c credentials.TransportCredentials) DialOption {
-	return WithChannelOptions(channel.WithTransportCredentials(c))
+	return func(o *dialOptions) {
+		o.transport = c
+		o.channel = append(o.channel, channel.WithTransportCredentials(c))
+	}
 }
 
 // WithAuthority sets the :authority of the calls (and the TLS server name)

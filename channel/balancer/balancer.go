@@ -32,6 +32,12 @@ type NewSubConnOptions struct {
 	// subchannel, in order, never concurrently with the balancer's other
 	// methods.
 	StateListener func(SubConnState)
+	// HealthCheckEnabled asks for client-side health checking (gRFC
+	// A17) when the service config names a healthCheckConfig: the
+	// subchannel is READY only while the server's health service says
+	// SERVING. pick_first leaves it off; round_robin and least_request
+	// set it.
+	HealthCheckEnabled bool
 }
 
 // State is what a balancer tells the channel: its aggregate connectivity

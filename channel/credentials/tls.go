@@ -16,8 +16,12 @@ const alpnProto = "h2"
 
 // TLSInfo is the AuthInfo of a TLS handshake.
 type TLSInfo struct {
-	// State is the state of the TLS connection after the handshake.
+	// State is the state of the TLS connection after the handshake. On a
+	// server that verifies client certificates (mTLS), the client's
+	// verified chains are in State.VerifiedChains.
 	State tls.ConnectionState
+	// CommonAuthInfo states PrivacyAndIntegrity.
+	CommonAuthInfo
 }
 
 // AuthType returns "tls".
@@ -140,7 +144,7 @@ func (c *tlsCreds) ClientHandshake(ctx context.Context, authority string, rawCon
 		conn.Close()
 		return nil, nil, fmt.Errorf("%w (it chose %q)", ErrServerALPN, p)
 	}
-	return conn, TLSInfo{State: state}, nil
+	return conn, TLSInfo{State: state, CommonAuthInfo: CommonAuthInfo{SecurityLevel: PrivacyAndIntegrity}}, nil
 }
 
 func (c *tlsCreds) ServerHandshake(rawConn net.Conn) (net.Conn, AuthInfo, error) {
@@ -166,5 +170,5 @@ func (c *tlsCreds) ServerHandshake(rawConn net.Conn) (net.Conn, AuthInfo, error)
 		conn.Close()
 		return nil, nil, fmt.Errorf("%w (it offered %q)", ErrClientALPN, offered)
 	}
-	return conn, TLSInfo{State: state}, nil
+	return conn, TLSInfo{State: state, CommonAuthInfo: CommonAuthInfo{SecurityLevel: PrivacyAndIntegrity}}, nil
 }

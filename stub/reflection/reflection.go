@@ -1,3 +1,5 @@
+//lint:file-ignore SA1019 grpc.reflection.v1alpha is deprecated upstream, and is still served for the clients that use it.
+
 package reflection
 
 import (

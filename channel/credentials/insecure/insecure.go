@@ -38,3 +38,8 @@ type Info struct{}
 
 // AuthType returns "insecure".
 func (Info) AuthType() string { return "insecure" }
+
+// GetCommonAuthInfo states NoSecurity.
+func (Info) GetCommonAuthInfo() credentials.CommonAuthInfo {
+	return credentials.CommonAuthInfo{SecurityLevel: credentials.NoSecurity}
+}

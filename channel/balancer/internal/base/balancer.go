@@ -114,7 +114,8 @@ func (b *Balancer) UpdateClientConnState(s balancer.ClientConnState) error {
 func (b *Balancer) newSub(a resolver.Address) (*sub, error) {
 	n := &sub{addr: a, eff: connectivity.Idle}
 	sc, err := b.cc.NewSubConn([]resolver.Address{a}, balancer.NewSubConnOptions{
-		StateListener: func(st balancer.SubConnState) { b.updateSubConnState(n, st) },
+		StateListener:      func(st balancer.SubConnState) { b.updateSubConnState(n, st) },
+		HealthCheckEnabled: true,
 	})
 	if err != nil {
 		return nil, err
