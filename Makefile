@@ -128,7 +128,7 @@ check-generate: protoc-plugins ## Fail when checked-in generated code differs fr
 	@./scripts/generate.sh --check
 
 .PHONY: test
-test: tools check-generate vet lint unit examples soak-smoke fuzz-smoke bench-smoke bench-grpcgo-smoke h2spec interop ecosystem ## Run every check that CI runs.
+test: tools check-generate vet lint unit examples soak-smoke fuzz-smoke bench-smoke bench-grpcgo-smoke h2spec interop ecosystem bench-ghz-smoke bench-report ## Run every check that CI runs.
 
 .PHONY: vet
 vet: ## gofmt and go vet.
