@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/h2rpc/h2rpc/channel/credentials"
 	"github.com/h2rpc/h2rpc/internal/leakcheck"
@@ -19,15 +20,21 @@ import (
 	"github.com/h2rpc/h2rpc/stub/reflection"
 )
 
-// benchServer serves the interop service over h2c, with health and
-// reflection when reflect is set, and returns its address.
-func benchServer(t *testing.T, reflect bool) string {
+// benchServer serves the interop service (over h2c unless opts say
+// otherwise), with health and reflection when reflect is set, and
+// returns its address.
+func benchServer(t *testing.T, reflect bool, opts ...stub.ServerOption) string {
+	addr, _ := benchServerStub(t, reflect, opts...)
+	return addr
+}
+
+func benchServerStub(t *testing.T, reflect bool, opts ...stub.ServerOption) (string, *stub.Server) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := stub.NewServer()
+	srv := stub.NewServer(opts...)
 	pb.RegisterTestServiceServer(srv, interop.NewTestServer())
 	if reflect {
 		healthpb.RegisterHealthServer(srv, health.NewServer())
@@ -36,7 +43,7 @@ func benchServer(t *testing.T, reflect bool) string {
 	done := make(chan struct{})
 	go func() { defer close(done); srv.Serve(ln) }()
 	t.Cleanup(func() { srv.Stop(); <-done })
-	return ln.Addr().String()
+	return ln.Addr().String(), srv
 }
 
 func TestBenchBadInput(t *testing.T) {
@@ -187,17 +194,8 @@ func TestBenchOutputs(t *testing.T) {
 
 func TestBenchTLS(t *testing.T) {
 	leakcheck.Check(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	cert := interop.TestServerCertificate()
-	srv := stub.NewServer(stub.Creds(credentials.NewServerTLSFromCert(&cert)))
-	pb.RegisterTestServiceServer(srv, interop.NewTestServer())
-	done := make(chan struct{})
-	go func() { defer close(done); srv.Serve(ln) }()
-	t.Cleanup(func() { srv.Stop(); <-done })
-	addr := ln.Addr().String()
+	addr := benchServer(t, false, stub.Creds(credentials.NewServerTLSFromCert(&cert)))
 	ca := filepath.Join(t.TempDir(), "ca.pem")
 	if err := os.WriteFile(ca, interop.TestCAPEM(), 0o644); err != nil {
 		t.Fatal(err)
@@ -214,5 +212,25 @@ func TestBenchTLS(t *testing.T) {
 	code, _, stderr = runCmd(append(call, "--insecure", addr)...)
 	if code != 1 || !strings.Contains(stderr, "wants TLS, drop --insecure") || strings.Count(stderr, "\n") != 1 {
 		t.Fatalf("h2c against a TLS server: exit %d, %s", code, stderr)
+	}
+}
+
+// A server stopped mid-run: exit status 1, a one-line message, and the
+// partial results.
+func TestBenchServerGoesAway(t *testing.T) {
+	leakcheck.Check(t)
+	addr, srv := benchServerStub(t, false)
+	time.AfterFunc(500*time.Millisecond, srv.Stop)
+	code, stdout, stderr := runCmd("bench", "-q", "--insecure", "--call", "grpc.testing.TestService.EmptyCall", "-c", "4", "-z", "1m", addr)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1\n%s\n%s", code, stdout, stderr)
+	}
+	if !strings.HasPrefix(stderr, "bench: the run ended early: the server went away after ") || strings.Count(stderr, "\n") != 1 {
+		t.Fatalf("stderr %q", stderr)
+	}
+	for _, want := range []string{"[OK]", "[Unavailable]", "The run ended early: the server went away", "Requests/sec:"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("the partial results lack %q:\n%s", want, stdout)
+		}
 	}
 }
