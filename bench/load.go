@@ -502,6 +502,10 @@ func sleep(ctx context.Context, d time.Duration) bool {
 
 // work is one worker's loop.
 func (r *run) work(id, conn int, w Worker) {
+	// Calls' contexts derive from one of the worker's own, so that their
+	// registration with the parent takes no lock shared by the workers.
+	ctx, cancel := context.WithCancel(r.ctx)
+	defer cancel()
 	for {
 		intended, ok := r.next(id)
 		if !ok {
@@ -512,7 +516,7 @@ func (r *run) work(id, conn int, w Worker) {
 			return
 		}
 		start := time.Now()
-		sent, recv, err := r.call(w, n)
+		sent, recv, err := r.call(ctx, w, n)
 		done := time.Now()
 		if err != nil && r.ctx.Err() != nil && !r.end.IsZero() && !done.Before(r.end) {
 			// Cut off by the end of the run, not by the server.
@@ -575,8 +579,7 @@ func (r *run) fail(conn int, err error, at time.Time) {
 
 // call makes call n of the workload; it returns the messages sent and
 // received.
-func (r *run) call(w Worker, n uint64) (sent, recv uint64, err error) {
-	ctx := r.ctx
+func (r *run) call(ctx context.Context, w Worker, n uint64) (sent, recv uint64, err error) {
 	if r.cfg.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, r.cfg.Timeout)
