@@ -35,6 +35,15 @@ SOAK_SMOKE_DURATION ?= 1m
 # attackers they measure.
 FLOOD_PKGS := github.com/h2rpc/h2rpc/bench/torture github.com/h2rpc/h2rpc/cmd/h2rpc
 
+# h2rpc bench side by side with ghz (pinned, installed by `make ghz` into
+# .tools/ghz-VERSION): the duration of each run and the rounds of `make
+# bench-ghz` (part of `make bench`), and of its smoke in `make test`.
+GHZ_VERSION              ?= v0.93.0
+GHZ                      := $(TOOLS)/ghz-$(GHZ_VERSION)/ghz
+BENCH_GHZ_DURATION       ?= 5s
+BENCH_GHZ_ROUNDS         ?= 3
+BENCH_GHZ_SMOKE_DURATION ?= 1s
+
 # The side-by-side benchmarks against grpc-go (module bench/grpcgo): time per
 # benchmark and number of runs of `make compare`.
 COMPARE_BENCHTIME ?= 2s
@@ -125,7 +134,7 @@ check-generate: protoc-plugins ## Fail when checked-in generated code differs fr
 	@./scripts/generate.sh --check
 
 .PHONY: test
-test: tools check-generate vet lint unit examples soak-smoke fuzz-smoke bench-smoke bench-grpcgo-smoke h2spec interop browser ecosystem cluster otel ## Run every check that CI runs.
+test: tools check-generate vet lint unit examples soak-smoke fuzz-smoke bench-smoke bench-grpcgo-smoke h2spec interop browser ecosystem cluster otel bench-ghz-smoke bench-report ## Run every check that CI runs.
 
 .PHONY: vet
 vet: ## gofmt and go vet.
@@ -280,6 +289,41 @@ ecosystem-env: ecosystem-tools
 ecosystem: build ecosystem-tools ## grpcurl (pinned) against `h2rpc interop-server` through reflection, over h2c and TLS; bench-grpcgo-smoke runs the rest (bench/grpcgo/ecosystem).
 	@./scripts/grpcurl.sh $(BIN)/h2rpc $(TOOLS)/bin/grpcurl-$(GRPCURL_VERSION)
 	@./scripts/grpcurl.sh $(BIN)/h2rpc $(TOOLS)/bin/grpcurl-$(GRPCURL_VERSION) tls
+
+.PHONY: ghz
+ghz: $(GHZ) ## Install ghz (pinned, GHZ_VERSION) into .tools/ghz-VERSION.
+
+$(GHZ):
+	@mkdir -p $(dir $@)
+	GOBIN=$(dir $@) $(GO) install github.com/bojand/ghz/cmd/ghz@$(GHZ_VERSION)
+
+.PHONY: bench-tools
+bench-tools: build ## Build h2rpc and h2rpc-bench-grpcgo (grpc-go's client under h2rpc bench's generator, for --compare) into bin/.
+	cd bench/grpcgo && $(GO) build -o $(BIN)/h2rpc-bench-grpcgo ./cmd/h2rpc-bench-grpcgo
+
+.PHONY: bench-ghz
+bench-ghz: bench-tools ghz interop-tools ## h2rpc bench vs ghz, 64 concurrent calls on 1 and 4 connections, against grpc-go's and h2rpc's interop servers, alternating.
+	@./scripts/bench-ghz.sh $(BIN)/h2rpc $(GHZ) $(GRPCGO_TOOLS)/server $(BENCH_GHZ_DURATION) $(BENCH_GHZ_ROUNDS)
+
+.PHONY: bench-ghz-smoke
+bench-ghz-smoke: bench-tools ghz interop-tools ## One short round of bench-ghz; fails unless every contender made calls.
+	@./scripts/bench-ghz.sh --check $(BIN)/h2rpc $(GHZ) $(GRPCGO_TOOLS)/server $(BENCH_GHZ_SMOKE_DURATION) 1
+
+# make bench runs the ghz comparison too.
+bench: bench-ghz
+
+.PHONY: compare-bench
+compare-bench: bench-tools interop-tools ## h2rpc bench --compare grpc-go --serve h2rpc,grpc-go: both clients against both servers, alternating.
+	$(BIN)/h2rpc bench --serve h2rpc,grpc-go --grpcgo-server $(GRPCGO_TOOLS)/server --compare grpc-go --insecure -q \
+		--call grpc.testing.TestService.UnaryCall --payload-size 1 -c 64 --connections 1 -z $(BENCH_GHZ_DURATION) --rounds $(BENCH_GHZ_ROUNDS)
+
+# make compare runs the client and server comparison of h2rpc bench too.
+compare: compare-bench
+
+# The chromium target (above) installs the browser.
+.PHONY: bench-report
+bench-report: chromium ## Render h2rpc bench's HTML report in headless Chromium and check its charts (a screenshot).
+	$(GO) test -race -count=1 -tags chromium -run '^TestHTMLReportInChromium$$' ./bench/
 
 .PHONY: clean
 clean: ## Remove build output and installed tools.
