@@ -22,8 +22,8 @@ type ServiceConfig struct {
 	lbName   string
 	lbConfig serviceconfig.LoadBalancingConfig
 
-	methods  methodConfigs
-	throttle *throttlePolicy
+	methods       methodConfigs
+	throttle      *throttlePolicy
 	healthService *string // healthCheckConfig.serviceName; nil: no health checking
 }
 
