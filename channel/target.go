@@ -57,7 +57,12 @@ func defaultAuthority(t resolver.Target) string {
 	}
 	ep := t.Endpoint()
 	if ep == "" {
-		return t.URL.Host
+		if t.URL.Host != "" {
+			return t.URL.Host
+		}
+		// A target that names nothing ("scheme:///"): HTTP/2 servers
+		// refuse an empty :authority, so say localhost, as for unix.
+		return "localhost"
 	}
 	if _, _, err := net.SplitHostPort(ep); err != nil && t.URL.Scheme == "dns" {
 		return net.JoinHostPort(ep, "443")

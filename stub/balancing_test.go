@@ -91,3 +91,21 @@ func TestDialContextBlock(t *testing.T) {
 		t.Fatal("DialContext to nothing succeeded")
 	}
 }
+
+// TestTargetWithoutEndpoint: a target that names no endpoint ("scheme:///")
+// still makes calls: its :authority is localhost, not empty (which HTTP/2
+// servers refuse).
+func TestTargetWithoutEndpoint(t *testing.T) {
+	leakcheck.Check(t)
+	e := newEnv(t, envConfig{})
+	r := manual.NewBuilderWithScheme("noendpoint")
+	r.InitialState(resolver.State{Addresses: []resolver.Address{{Addr: e.addr}}})
+	cc, err := stub.NewClient("noendpoint:///", stub.WithResolvers(r), stub.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	if _, err := pb.NewEchoClient(cc).Unary(ctxT(t), &pb.Request{Payload: "x"}); err != nil {
+		t.Fatalf("call through %q: %v", cc.Target(), err)
+	}
+}
