@@ -361,7 +361,9 @@ func (cs *ClientStream) Cancel() {
 	}
 	if rs := cs.rs; rs != nil {
 		// The receiver may be replacing the attempt's stream.
-		rs.cancelled.Store(true)
+		if rs.cancelled.CompareAndSwap(false, true) {
+			close(rs.stopWait)
+		}
 		if st := rs.cur.Load(); st != nil {
 			st.Reset(frame.ErrCodeCancel)
 		}
@@ -678,7 +680,7 @@ func (cc *ClientConn) NewStream(ctx context.Context, method string, co *CallOpti
 		return nil, err
 	}
 	if mc != nil && mc.retry != nil && !cc.opts.noRetry {
-		cs.rs = &streamRetry{retryState: retryState{policy: mc.retry, thr: cfg.thr}, limit: defaultRetryBufferPerCall, cc: cc}
+		cs.rs = &streamRetry{retryState: retryState{policy: mc.retry, thr: cfg.thr}, limit: defaultRetryBufferPerCall, cc: cc, stopWait: make(chan struct{})}
 		if n := cs.co.MaxRetryRPCBufferSize; n > 0 {
 			cs.rs.limit = n
 		}

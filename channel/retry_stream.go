@@ -4,6 +4,7 @@ import (
 	"io"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/h2rpc/h2rpc/channel/codes"
 	"github.com/h2rpc/h2rpc/channel/status"
@@ -23,6 +24,7 @@ type streamRetry struct {
 	committed atomic.Bool
 	cur       atomic.Pointer[stream.Stream] // the current attempt's, for Cancel
 	cancelled atomic.Bool                   // Cancel was called
+	stopWait  chan struct{}                 // closed by Cancel: no backoff to wait out
 	msgs      [][]byte                      // copies of the messages sent, under mu
 	size      int                           // their bytes, under mu
 	closed    bool                          // CloseSend was called, under mu
@@ -134,7 +136,20 @@ func (cs *ClientStream) retryAttempt(err error) bool {
 	if rs.committed.Load() {
 		return false
 	}
-	if err := sleep(cs.ctx, wait); err != nil {
+	if wait > 0 {
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-cs.ctx.Done():
+			t.Stop()
+			cs.headerErr = contextError(cs.ctx.Err())
+			return false
+		case <-rs.stopWait:
+			t.Stop()
+			cs.headerErr = errCancelled
+			return false
+		}
+	} else if err := cs.ctx.Err(); err != nil {
 		cs.headerErr = contextError(err)
 		return false
 	}
