@@ -118,19 +118,23 @@ func (e notSentError) Unwrap() error { return e.err }
 
 // retryable reports whether a failed attempt was certainly not processed
 // by the server, so it may be sent again on another connection.
-func retryable(err error) bool {
-	if errors.As(err, new(notSentError)) {
-		return true
-	}
+func retryable(err error) bool { return neverSent(err) || unprocessed(err) }
+
+// neverSent reports whether an attempt failed before its stream existed.
+func neverSent(err error) bool {
+	return errors.As(err, new(notSentError)) || errors.Is(err, stream.ErrConnDraining)
+}
+
+// unprocessed reports whether the server's HTTP/2 layer refused an
+// attempt before any handler saw it: REFUSED_STREAM, or a stream above a
+// GOAWAY's last stream ID.
+func unprocessed(err error) bool {
 	var re *stream.ResetError
 	if errors.As(err, &re) {
 		return re.Remote && re.Code == frame.ErrCodeRefusedStream
 	}
 	var ge *stream.GoAwayError
-	if errors.As(err, &ge) {
-		return ge.Unprocessed
-	}
-	return errors.Is(err, stream.ErrConnDraining)
+	return errors.As(err, &ge) && ge.Unprocessed
 }
 
 // grpcStatusCode parses a grpc-status value.

@@ -2,7 +2,6 @@ package channel
 
 import (
 	"context"
-	"errors"
 	"math"
 	"math/rand/v2"
 	"strconv"
@@ -11,9 +10,7 @@ import (
 	"time"
 
 	"github.com/h2rpc/h2rpc/channel/status"
-	"github.com/h2rpc/h2rpc/frame"
 	"github.com/h2rpc/h2rpc/hpack"
-	"github.com/h2rpc/h2rpc/stream"
 )
 
 // Retry buffers (gRFC A6): a call whose sent messages exceed either limit
@@ -112,16 +109,11 @@ func (rs *retryState) next(e attemptEnd) (transparent bool, wait time.Duration, 
 	if rp == nil || e.committed || e.local {
 		return false, 0, false, e.err
 	}
-	pushback, hasPushback := time.Duration(0), false
-	if vs := fieldValues(e.trailers, "grpc-retry-pushback-ms"); len(vs) > 0 {
-		ms, perr := strconv.Atoi(vs[0])
-		if len(vs) > 1 || perr != nil || ms < 0 {
-			// The server asks for no retry (and this counts as a
-			// failure).
-			rs.thr.fail()
-			return false, 0, false, e.err
-		}
-		pushback, hasPushback = time.Duration(ms)*time.Millisecond, true
+	delay, hasPushback, stop := pushback(e.trailers)
+	if stop {
+		// The server asks for no retry (and this counts as a failure).
+		rs.thr.fail()
+		return false, 0, false, e.err
 	}
 	if !rp.codes.has(status.Code(e.err)) {
 		return false, 0, false, e.err
@@ -134,7 +126,7 @@ func (rs *retryState) next(e attemptEnd) (transparent bool, wait time.Duration, 
 	}
 	if hasPushback {
 		rs.sincePushback = 0
-		return false, pushback, true, nil
+		return false, delay, true, nil
 	}
 	cur := min(float64(rp.initialBackoff)*math.Pow(rp.multiplier, float64(rs.sincePushback)), float64(rp.maxBackoff))
 	rs.sincePushback++
@@ -142,20 +134,19 @@ func (rs *retryState) next(e attemptEnd) (transparent bool, wait time.Duration, 
 	return false, time.Duration(rand.Float64() * cur), true, nil
 }
 
-// neverSent reports whether an attempt failed before its stream existed.
-func neverSent(err error) bool {
-	return errors.As(err, new(notSentError)) || errors.Is(err, stream.ErrConnDraining)
-}
-
-// unprocessed reports whether the server's HTTP/2 layer refused an
-// attempt before any handler saw it.
-func unprocessed(err error) bool {
-	var re *stream.ResetError
-	if errors.As(err, &re) {
-		return re.Remote && re.Code == frame.ErrCodeRefusedStream
+// pushback reads a server's grpc-retry-pushback-ms (gRFC A6): whether it
+// is present and the delay it asks for, or stop for a value that is
+// negative, unreadable or given twice, which asks for no more attempts.
+func pushback(trailers []hpack.HeaderField) (d time.Duration, present, stop bool) {
+	vs := fieldValues(trailers, "grpc-retry-pushback-ms")
+	if len(vs) == 0 {
+		return 0, false, false
 	}
-	var ge *stream.GoAwayError
-	return errors.As(err, &ge) && ge.Unprocessed
+	ms, err := strconv.Atoi(vs[0])
+	if len(vs) > 1 || err != nil || ms < 0 {
+		return 0, true, true
+	}
+	return time.Duration(ms) * time.Millisecond, true, false
 }
 
 // fieldValues returns the values of name in fields.

@@ -2,7 +2,7 @@ package channel
 
 import (
 	"context"
-	"strconv"
+	"io"
 	"sync"
 	"time"
 
@@ -127,8 +127,6 @@ func (cc *ClientConn) invokeHedged(ctx context.Context, method string, req, repl
 	defer cancelAll()
 	h := &hedgeState{}
 	results := make(chan hedgeResult, hp.maxAttempts+maxHedgeTransparent)
-	sent, pending, transparent := 0, 0, 0
-	stopped := false // the server's pushback said stop
 	launch := func(prev int) {
 		// Its own copy: attempts write the message prefix, and may
 		// outlive the call, after which req is the caller's again.
@@ -144,7 +142,6 @@ func (cc *ClientConn) invokeHedged(ctx context.Context, method string, req, repl
 		if committed {
 			cancel()
 		}
-		pending++
 		go func() {
 			defer cancel()
 			r := hedgeResult{cs: cs}
@@ -160,87 +157,135 @@ func (cc *ClientConn) invokeHedged(ctx context.Context, method string, req, repl
 			results <- r
 		}()
 	}
-	next := func() bool {
-		if stopped || sent >= hp.maxAttempts || h.isCommitted() || (sent > 0 && !thr.allowed()) {
-			return false
-		}
-		launch(sent)
-		sent++
-		return true
+	run := hedgeRun{
+		hp: hp, thr: thr, results: results, launch: launch,
+		blocked: h.isCommitted,
+		// An attempt that lost to the committed one decides nothing.
+		skip: func(r hedgeResult) bool { return r.err == errHedgeLost || h.lost(r.cs) },
 	}
-	var timer *time.Timer
-	var tick <-chan time.Time
-	arm := func(d time.Duration) {
-		if timer != nil {
-			timer.Stop()
-		}
-		tick = nil
-		if !stopped && sent < hp.maxAttempts {
-			timer = time.NewTimer(d)
-			tick = timer.C
-		}
+	run.start()
+	r, byCtx := run.wait(ctx)
+	switch {
+	case byCtx:
+		return reply[:0], contextError(ctx.Err())
+	case r.cs == nil:
+		return reply[:0], status.Error(codes.Internal, "grpc: hedged call ended without an attempt")
+	case r.err == nil:
+		thr.success()
 	}
-	defer func() {
-		if timer != nil {
-			timer.Stop()
-		}
-	}()
-	next()
-	if hp.delay == 0 {
-		for next() {
+	return hedgeFinish(h, r, reply, header, trailer)
+}
+
+// hedgeRun sends the attempts of a hedged call (gRFC A6), unary or
+// streaming, and picks the result that ends it: the first attempt goes at
+// once, another after each hedgingDelay (all at once for a delay of 0) or
+// at once after a non-fatal failure, up to maxAttempts, while the throttle
+// allows; the server's pushback delays the next or stops them. Attempts
+// that never reached a handler are sent again, uncounted.
+type hedgeRun struct {
+	hp      *hedgingPolicy
+	thr     *throttler
+	results chan hedgeResult
+	// launch sends an attempt with grpc-previous-rpc-attempts prev; the
+	// attempt reports on results exactly once.
+	launch func(prev int)
+	// blocked reports that no attempt may start any more.
+	blocked func() bool
+	// skip reports a result that decides nothing (nil: none).
+	skip func(hedgeResult) bool
+
+	// The schedule, kept by whoever runs start and then wait.
+	sent, pending, transparent int
+	stopped                    bool // the server's pushback said stop
+	timer                      *time.Timer
+	tick                       <-chan time.Time
+}
+
+// start sends the first attempt, or all of them for a delay of 0, and
+// sets the timer for the next.
+func (h *hedgeRun) start() {
+	h.next()
+	if h.hp.delay == 0 {
+		for h.next() {
 		}
 	} else {
-		arm(hp.delay)
+		h.arm(h.hp.delay)
 	}
+}
+
+// next sends another attempt, if one may go now.
+func (h *hedgeRun) next() bool {
+	if h.stopped || h.sent >= h.hp.maxAttempts || h.blocked() || (h.sent > 0 && !h.thr.allowed()) {
+		return false
+	}
+	h.launch(h.sent)
+	h.sent++
+	h.pending++
+	return true
+}
+
+// arm sets the timer of the next attempt to d from now.
+func (h *hedgeRun) arm(d time.Duration) {
+	if h.timer != nil {
+		h.timer.Stop()
+	}
+	h.tick = nil
+	if !h.stopped && h.sent < h.hp.maxAttempts {
+		h.timer = time.NewTimer(d)
+		h.tick = h.timer.C
+	}
+}
+
+// wait returns the result that ends the call: a success, one whose
+// headers came, a fatal failure, or the last non-fatal one (its error
+// saying how many attempts there were); byCtx reports that ctx ended
+// first. start must have been called.
+func (h *hedgeRun) wait(ctx context.Context) (r hedgeResult, byCtx bool) {
+	defer func() {
+		if h.timer != nil {
+			h.timer.Stop()
+		}
+	}()
 	var last hedgeResult
 	for {
 		select {
-		case r := <-results:
-			pending--
-			if r.err == errHedgeLost || h.lost(r.cs) {
-				break // the committed attempt's result is the call's
+		case r := <-h.results:
+			h.pending--
+			if h.skip != nil && h.skip(r) {
+				break
 			}
-			if r.err == nil || r.end.committed || r.end.local || !hp.nonFatal.has(status.Code(r.err)) {
-				if r.err == nil {
-					thr.success()
-				}
-				return hedgeFinish(h, r, reply, header, trailer)
+			if r.err == nil || r.err == io.EOF || r.end.committed || r.end.local || !h.hp.nonFatal.has(status.Code(r.err)) {
+				return r, false
 			}
-			if r.end.streamErr != nil && (neverSent(r.end.streamErr) || unprocessed(r.end.streamErr)) && transparent < maxHedgeTransparent {
+			if r.end.streamErr != nil && retryable(r.end.streamErr) && h.transparent < maxHedgeTransparent {
 				// Never reached a handler: sent again, not counted.
-				transparent++
-				launch(r.cs.prevAttempts)
+				h.transparent++
+				h.launch(r.cs.prevAttempts)
+				h.pending++
 				break
 			}
 			last = r
-			thr.fail()
-			if vs := fieldValues(r.end.trailers, "grpc-retry-pushback-ms"); len(vs) > 0 {
-				ms, err := strconv.Atoi(vs[0])
-				if len(vs) > 1 || err != nil || ms < 0 {
-					stopped = true
-					tick = nil
-				} else {
-					arm(time.Duration(ms) * time.Millisecond)
-				}
-			} else if next() {
-				arm(hp.delay)
+			h.thr.fail()
+			if d, present, stop := pushback(r.end.trailers); stop {
+				h.stopped, h.tick = true, nil
+			} else if present {
+				h.arm(d)
+			} else if h.next() {
+				h.arm(h.hp.delay)
 			}
-		case <-tick:
-			tick = nil
-			if next() {
-				arm(hp.delay)
+		case <-h.tick:
+			h.tick = nil
+			if h.next() {
+				h.arm(h.hp.delay)
 			}
 		case <-ctx.Done():
-			return reply[:0], contextError(ctx.Err())
+			return hedgeResult{}, true
 		}
-		if pending == 0 && !next() {
-			if last.cs == nil {
-				return reply[:0], status.Error(codes.Internal, "grpc: hedged call ended without an attempt")
+		if h.pending == 0 && !h.next() {
+			if h.sent > 1 && last.cs != nil {
+				last.err = exhausted(last.err, h.sent)
 			}
-			if sent > 1 {
-				last.err = exhausted(last.err, sent)
-			}
-			return hedgeFinish(h, last, reply, header, trailer)
+			return last, false
 		}
 	}
 }

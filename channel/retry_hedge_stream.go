@@ -3,13 +3,10 @@ package channel
 import (
 	"context"
 	"io"
-	"strconv"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/h2rpc/h2rpc/channel/metadata"
-	"github.com/h2rpc/h2rpc/channel/status"
 )
 
 // streamHedge runs a streaming call under a hedging policy (gRFC A6). The
@@ -39,7 +36,7 @@ type streamHedge struct {
 	noComp  bool // SetMessageCompression(false)
 	maxSend int
 	results chan hedgeResult
-	sent    int         // attempts sent; the coordinator's
+	run     hedgeRun    // the schedule: started by newStreamHedge, then the coordinator's
 	full    atomic.Bool // the copies outgrew the buffer: no more attempts
 
 	winner    atomic.Pointer[ClientStream]
@@ -55,9 +52,19 @@ func (cc *ClientConn) newStreamHedge(ctx context.Context, method string, co Call
 		results:   make(chan hedgeResult, mc.hedge.maxAttempts+maxHedgeTransparent),
 		committed: make(chan struct{}),
 	}
-	sh.mu.Lock()
-	sh.launchLocked(0)
-	sh.mu.Unlock()
+	sh.run = hedgeRun{
+		hp: mc.hedge, thr: thr, results: sh.results,
+		launch: func(prev int) {
+			sh.mu.Lock()
+			sh.launchLocked(prev)
+			sh.mu.Unlock()
+		},
+		blocked: sh.full.Load,
+		// A failed attempt is written to no more.
+		skip: func(r hedgeResult) bool { sh.drop(r.cs); return false },
+	}
+	// The first attempt is out before the caller's first SendMsg.
+	sh.run.start()
 	go sh.coordinate()
 	return sh
 }
@@ -135,98 +142,18 @@ func (sh *streamHedge) launchLocked(prev int) {
 
 // coordinate sends hedges and picks the attempt the call commits to.
 func (sh *streamHedge) coordinate() {
-	hp := sh.mc.hedge
-	pending, transparent := 1, 0
-	sh.sent = 1
-	stopped := false
-	var timer *time.Timer
-	var tick <-chan time.Time
-	arm := func(d time.Duration) {
-		if timer != nil {
-			timer.Stop()
-		}
-		tick = nil
-		if !stopped && sh.sent < hp.maxAttempts {
-			timer = time.NewTimer(d)
-			tick = timer.C
-		}
+	r, byCtx := sh.run.wait(sh.ctx)
+	if byCtx {
+		// Every attempt ends with the context; the first to report is
+		// the call's.
+		r = <-sh.results
+	} else if r.cs.st != nil && r.err != nil {
+		// The error may say how many attempts were made.
+		r.cs.hmu.Lock()
+		r.cs.headerErr = r.err
+		r.cs.hmu.Unlock()
 	}
-	defer func() {
-		if timer != nil {
-			timer.Stop()
-		}
-	}()
-	next := func() bool {
-		if stopped || sh.sent >= hp.maxAttempts || sh.full.Load() || !sh.thr.allowed() {
-			return false
-		}
-		sh.mu.Lock()
-		sh.launchLocked(sh.sent)
-		sh.mu.Unlock()
-		sh.sent++
-		pending++
-		return true
-	}
-	if hp.delay == 0 {
-		for next() {
-		}
-	} else {
-		arm(hp.delay)
-	}
-	var last hedgeResult
-	for {
-		select {
-		case r := <-sh.results:
-			pending--
-			sh.drop(r.cs)
-			if r.err == nil || r.err == io.EOF || r.end.committed || r.end.local || !hp.nonFatal.has(status.Code(r.err)) {
-				sh.commit(r)
-				return
-			}
-			if r.end.streamErr != nil && (neverSent(r.end.streamErr) || unprocessed(r.end.streamErr)) && transparent < maxHedgeTransparent {
-				transparent++
-				sh.mu.Lock()
-				sh.launchLocked(r.cs.prevAttempts)
-				sh.mu.Unlock()
-				pending++
-				break
-			}
-			last = r
-			sh.thr.fail()
-			if vs := fieldValues(r.end.trailers, "grpc-retry-pushback-ms"); len(vs) > 0 {
-				ms, err := strconv.Atoi(vs[0])
-				if len(vs) > 1 || err != nil || ms < 0 {
-					stopped, tick = true, nil
-				} else {
-					arm(time.Duration(ms) * time.Millisecond)
-				}
-			} else if next() {
-				arm(hp.delay)
-			}
-		case <-tick:
-			tick = nil
-			if next() {
-				arm(hp.delay)
-			}
-		case <-sh.ctx.Done():
-			// Every attempt ends with the context; the first to report is
-			// the call's.
-			sh.commit(<-sh.results)
-			return
-		}
-		if pending == 0 && !next() {
-			if sh.sent > 1 {
-				last.err = exhausted(last.err, sh.sent)
-				if last.cs.st != nil {
-					last.cs.hmu.Lock()
-					last.cs.headerErr = last.err
-					last.cs.hmu.Unlock()
-				}
-			}
-			sh.commit(last)
-			return
-		}
-	}
+	sh.commit(r)
 }
 
 // drop removes a failed attempt from those the sender writes to.
