@@ -178,8 +178,12 @@ func TestServerReset(t *testing.T) {
 	})
 	res := attackFake(t, addr, "window-update-flood", Config{Duration: 2 * time.Second})
 	c := res.Conns[0]
-	if !c.Closed || c.How != "TCP reset" || c.GoAway != "" {
-		t.Errorf("got %+v, want closed by TCP reset without GOAWAY", c)
+	// The kernel reports a reset once, to the first call on the socket:
+	// when the flooding writer takes it, the reader sees only the end of
+	// the stream. So a reset may be told as a close; never as open or as
+	// a GOAWAY.
+	if !c.Closed || (c.How != "TCP reset" && c.How != "TCP close") || c.GoAway != "" {
+		t.Errorf("got %+v, want closed by TCP reset (or its end of stream) without GOAWAY", c)
 	}
 }
 
