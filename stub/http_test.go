@@ -295,7 +295,10 @@ func TestServeHTTPMountedInNetHTTP(t *testing.T) {
 	defer cancel()
 	_, err = c.Unary(dctx, &pb.Request{Payload: "block"})
 	wantCode(t, err, codes.DeadlineExceeded, "")
-	if err := <-impl.seen; err != context.DeadlineExceeded {
+	// The server's own deadline and the client's RST_STREAM(CANCEL) at the
+	// same moment race, through net/http as through Serve (see
+	// TestDeadlineAndCancel): the handler sees one or the other.
+	if err := <-impl.seen; err != context.DeadlineExceeded && err != context.Canceled {
 		t.Fatalf("handler saw %v", err)
 	}
 
